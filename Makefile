@@ -1,0 +1,45 @@
+# `make run` and `make test` set everything up themselves: only Python >= 3.11 and make are needed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: setup run test lint format messages clean
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Tracker needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	@echo
+	@echo "Tracker is starting on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
+	@TRACKER_PUBLIC_URL=http://$(HOST):$(PORT) $(PY) manage.py seed_demo
+	@echo "Open the staff board, sign in, and open a tracking link in another window."
+	@echo
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) tracker.asgi:application
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Needs GNU gettext; the compiled catalogues are committed so users do not.
+messages: setup
+	$(PY) manage.py makemessages -l ru -l en --no-obsolete
+	$(PY) manage.py makemessages -d djangojs -l ru -l en --no-obsolete --ignore=.venv
+	$(PY) manage.py compilemessages
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

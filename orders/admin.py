@@ -1,0 +1,136 @@
+"""Admin for shop owners and operators.
+
+Order state is read-only here; admin actions change it through the services,
+so the admin obeys the same locking, versioning, history and broadcast.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .models import Membership, Order, OrderEvent, Shop, Stage, Workflow
+from .workflow_templates import TEMPLATES, copy_workflow, install_template
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Shop)
+class ShopAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "phone", "language", "timezone"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+    actions = ["install_templates"]
+
+    @admin.action(description=_("Add all built-in workflows (pizza, café, shop, …)"))
+    def install_templates(self, request: HttpRequest, queryset: QuerySet[Shop]) -> None:
+        for shop in queryset:
+            for key in TEMPLATES:
+                install_template(shop, key)
+        self.message_user(request, _("Built-in workflows added; edit them freely."))
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    extra = 1
+    fields = ["position", "name_ru", "name_en", "text_ru", "text_en", "expected_minutes"]
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "shop", "key"]
+    list_filter = ["shop"]
+    inlines = [StageInline]
+    actions = ["duplicate"]
+
+    @admin.action(description=_("Duplicate the selected workflows"))
+    def duplicate(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
+        for workflow in queryset:
+            n = 2
+            while Workflow.objects.filter(shop=workflow.shop, key=f"{workflow.key}-{n}").exists():
+                n += 1
+            copy_workflow(workflow, f"{workflow.key}-{n}")
+        self.message_user(request, _("Copies created; rename and edit them."))
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    fields = ["version", "kind", "stage", "by_name", "text", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "shop", "customer_name", "stage", "state", "version", "created_at"]
+    list_filter = ["shop", "state"]
+    search_fields = ["number", "customer_name"]
+    readonly_fields = [
+        "shop",
+        "workflow",
+        "stage",
+        "state",
+        "version",
+        "token",
+        "cancel_reason",
+        "last_action",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["shop", "workflow", "number", "customer_name", "phone", "email", *readonly_fields[2:]]
+    inlines = [OrderEventInline]
+    actions = ["advance", "undo", "cancel"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Orders are created through the staff board, the API or create_order.
+        return False
+
+    def _apply(self, request: HttpRequest, queryset: QuerySet[Order], action, **extra: str) -> None:  # noqa: ANN001
+        done = 0
+        for order in queryset:
+            try:
+                action(order=order, by=request.user, expected_version=order.version, **extra)
+                done += 1
+            except services.ActionRefused as refused:
+                self.message_user(request, refused.message, messages.WARNING)
+        self.message_user(request, ngettext("%d order changed.", "%d orders changed.", done) % done)
+
+    @admin.action(description=_("Advance to the next stage"))
+    def advance(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(request, queryset, services.advance_order)
+
+    @admin.action(description=_("Undo the last step"))
+    def undo(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(request, queryset, services.undo_order)
+
+    @admin.action(description=_("Cancel (reason: cancelled by the shop)"))
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(
+            request, queryset, services.cancel_order, reason=str(_("Cancelled by the shop"))
+        )
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(admin.ModelAdmin):
+    list_display = ["order", "version", "kind", "stage", "by_name", "created_at"]
+    list_filter = ["kind"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,101 @@
+"""Thin, read-only sockets: subscribe, then snapshot, then forward pushed HTML.
+
+Rendering happens once per change in orders.live; handlers here only forward it.
+"""
+
+import asyncio
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from .live import LANGS, board_group, order_group, progress_for_token, render_board
+from .models import Shop
+
+# Reconnectable close codes the page understands (it reconnects on any close anyway).
+CLOSE_SERVICE_RESTART = 1012
+CLOSE_POLICY_VIOLATION = 1008
+
+
+def _lang(scope: dict) -> str:
+    query = parse_qs(scope.get("query_string", b"").decode("latin1"))
+    lang = (query.get("lang") or [""])[0]
+    return lang if lang in LANGS else settings.LANGUAGE_CODE
+
+
+class _PushConsumer(AsyncWebsocketConsumer):
+    group: str | None = None
+    _max_age: asyncio.TimerHandle | None = None
+
+    async def _subscribe_then_snapshot(self, group: str, snapshot) -> bool:  # noqa: ANN001
+        # Join first, then read the state: a change committed in between is
+        # either in the snapshot or arrives as a push (the page drops repeats).
+        self.group = group
+        await self.channel_layer.group_add(group, self.channel_name)
+        html = await database_sync_to_async(snapshot)()
+        if html is None:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.group = None
+            await self.close()
+            return False
+        await self.accept()
+        await self.send(text_data=html)
+        # Leave well before the layer's group_expiry silently drops us; the page reconnects.
+        self._max_age = asyncio.get_running_loop().call_later(
+            settings.TRACKER_WS_MAX_AGE_SECONDS,
+            lambda: asyncio.ensure_future(self.close(code=CLOSE_SERVICE_RESTART)),
+        )
+        return True
+
+    async def disconnect(self, code: int) -> None:
+        if self._max_age is not None:
+            self._max_age.cancel()
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # These sockets are read-only: any message is a client bug or a probe.
+        await self.close(code=CLOSE_POLICY_VIOLATION)
+
+    async def push(self, event: dict) -> None:
+        await self.send(text_data=event["html"])
+
+
+class TrackConsumer(_PushConsumer):
+    """Public, by token, no cookies needed (it works inside third-party iframes)."""
+
+    async def connect(self) -> None:
+        token = self.scope["url_route"]["kwargs"]["token"]
+        lang = _lang(self.scope)
+        await self._subscribe_then_snapshot(
+            order_group(token, lang), lambda: progress_for_token(token, lang)
+        )
+
+
+def _shop_of_member(user, slug: str) -> Shop | None:  # noqa: ANN001
+    if not user.is_authenticated:
+        return None
+    return Shop.objects.filter(slug=slug, memberships__user=user).first()
+
+
+class StaffBoardConsumer(_PushConsumer):
+    """Signed-in staff of this shop only; anyone else is refused at the handshake."""
+
+    async def connect(self) -> None:
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        lang = _lang(self.scope)
+        shop = await database_sync_to_async(_shop_of_member)(self.scope["user"], slug)
+        if shop is None:
+            await self.close()
+            return
+        await self._subscribe_then_snapshot(
+            board_group(shop.pk, lang), lambda: render_board(shop, lang)
+        )
+
+
+class RefuseConsumer(AsyncWebsocketConsumer):
+    """Any other socket path (a malformed token, say): refused at the handshake, no error."""
+
+    async def connect(self) -> None:
+        await self.close()

@@ -1,0 +1,142 @@
+"""Rendering the live fragments and pushing them to the channel layer.
+
+A fragment is rendered once per change and language, then the same HTML goes to
+every watcher in the group: per-message work in the consumers stays tiny.
+"""
+
+import logging
+import time
+from collections import defaultdict
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from .models import Order, OrderEvent, Shop, Stage
+
+log = logging.getLogger(__name__)
+
+LANGS = ("ru", "en")
+UNDOABLE = (OrderEvent.Kind.ADVANCED, OrderEvent.Kind.COMPLETED)
+
+
+def order_group(token: str, lang: str) -> str:
+    return f"order.{token}.{lang}"
+
+
+def board_group(shop_id: int, lang: str) -> str:
+    return f"board.{shop_id}.{lang}"
+
+
+def _segments(order: Order, stages: list[Stage], events: list[OrderEvent]) -> list[dict]:
+    reached: dict[int, object] = {}
+    for event in events:
+        if event.kind != OrderEvent.Kind.CANCELLED:
+            reached[event.stage_id] = event.created_at
+    segments = []
+    for stage in stages:
+        if stage.position < order.stage.position or (
+            stage.pk == order.stage_id and order.state == Order.State.COMPLETED
+        ):
+            status = "done"
+        elif stage.pk == order.stage_id:
+            status = "current"
+        else:
+            status = "upcoming"
+        segments.append(
+            {
+                "stage": stage,
+                "status": status,
+                "reached_at": reached.get(stage.pk) if status != "upcoming" else None,
+            }
+        )
+    return segments
+
+
+def progress_context(order: Order) -> dict:
+    stages = list(order.workflow.stages.all())
+    events = list(order.events.only("kind", "stage_id", "created_at").order_by("version"))
+    position = next((i for i, s in enumerate(stages, 1) if s.pk == order.stage_id), 1)
+    return {
+        "order": order,
+        "shop": order.shop,
+        "segments": _segments(order, stages, events),
+        "stage_count": len(stages),
+        "position": position,
+    }
+
+
+def render_progress(order: Order, lang: str) -> str:
+    with translation.override(lang), timezone.override(order.shop.timezone):
+        return render_to_string("orders/track.html#progress", progress_context(order))
+
+
+def progress_for_token(token: str, lang: str) -> str | None:
+    order = Order.objects.select_related("shop", "stage", "workflow").filter(token=token).first()
+    return render_progress(order, lang) if order else None
+
+
+def board_context(shop: Shop) -> dict:
+    # Taken before the queries: a render that starts later never shows older
+    # data, so the page can keep the highest stamp and drop late arrivals.
+    stamp = time.time_ns() // 1000
+    recent = timezone.now() - timedelta(seconds=settings.TRACKER_UNDO_SECONDS)
+    orders = list(
+        Order.objects.filter(shop=shop)
+        .exclude(state__in=[Order.State.COMPLETED, Order.State.CANCELLED], updated_at__lt=recent)
+        .select_related("stage", "workflow")
+        .order_by("created_at", "pk")
+    )
+    stages_by_workflow: dict[int, list[Stage]] = defaultdict(list)
+    for stage in Stage.objects.filter(workflow__shop=shop).order_by("position"):
+        stages_by_workflow[stage.workflow_id].append(stage)
+    cards = []
+    for order in orders:
+        stages = stages_by_workflow[order.workflow_id]
+        later = [s for s in stages if s.position > order.stage.position]
+        cards.append(
+            {
+                "order": order,
+                "next_stage": later[0] if later and not order.is_finished else None,
+                "position": next((i for i, s in enumerate(stages, 1) if s.pk == order.stage_id), 1),
+                "stage_count": len(stages),
+                "can_undo": order.last_action in UNDOABLE and order.updated_at >= recent,
+            }
+        )
+    return {
+        "shop": shop,
+        "stamp": stamp,
+        "active": [c for c in cards if not c["order"].is_finished],
+        "finished": [c for c in cards if c["order"].is_finished],
+    }
+
+
+def render_board(shop: Shop, lang: str) -> str:
+    with translation.override(lang), timezone.override(shop.timezone):
+        return render_to_string("orders/board.html#board", board_context(shop))
+
+
+async def _send_all(messages: list[tuple[str, str]]) -> None:
+    layer = get_channel_layer()
+    for group, html in messages:
+        await layer.group_send(group, {"type": "push", "html": html})
+
+
+def broadcast_order(order_pk: int) -> None:
+    """Push the order's new fragments to its watchers and its shop's boards.
+
+    Runs after commit. Any failure is logged and swallowed: the change is
+    committed, and pages resync on reconnect, visibility or polling.
+    """
+    try:
+        order = Order.objects.select_related("shop", "stage", "workflow").get(pk=order_pk)
+        messages = []
+        for lang in LANGS:
+            messages.append((order_group(order.token, lang), render_progress(order, lang)))
+            messages.append((board_group(order.shop_id, lang), render_board(order.shop, lang)))
+        async_to_sync(_send_all)(messages)
+    except Exception:
+        log.exception("broadcast of order %s failed; pages will resync", order_pk)

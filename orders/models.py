@@ -1,0 +1,222 @@
+"""Shops, their workflows and stages, orders and the append-only order history.
+
+Nothing here changes an order's stage or state: that is orders.services' job.
+"""
+
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+LANGUAGE_CHOICES = [("ru", "Русский"), ("en", "English")]
+
+# Public tokens: 18 random bytes = 144 bits, URL-safe, 24 characters.
+TOKEN_BYTES = 18
+TOKEN_PATTERN = r"[A-Za-z0-9_-]{24}"  # noqa: S105 (a regex, not a secret)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unknown time zone: %(tz)s"), params={"tz": value})
+
+
+def _localized(obj: models.Model, field: str, language: str | None = None) -> str:
+    """The field in the given (or active) language, falling back to the other one."""
+    lang = (language or get_language() or "ru")[:2]
+    other = "en" if lang == "ru" else "ru"
+    return getattr(obj, f"{field}_{lang}", "") or getattr(obj, f"{field}_{other}", "")
+
+
+class Shop(models.Model):
+    slug = models.SlugField(_("slug"), unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    opening_hours = models.CharField(_("opening hours"), max_length=120, blank=True)
+    language = models.CharField(
+        _("default language"), max_length=2, choices=LANGUAGE_CHOICES, default="ru"
+    )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Moscow", validators=[validate_timezone]
+    )
+    brand_color = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        default="#c0392b",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #c0392b."))],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shop")
+        verbose_name_plural = _("shops")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def phone_href(self) -> str:
+        return "tel:" + "".join(ch for ch in self.phone if ch.isdigit() or ch == "+")
+
+
+class Membership(models.Model):
+    """A staff member of a shop; a user may belong to several shops."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "shop"], name="membership_unique_user_shop")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.shop}"
+
+
+class Workflow(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="workflows")
+    key = models.SlugField(_("key"), max_length=40)
+    name_ru = models.CharField(_("name (Russian)"), max_length=120, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("workflow")
+        verbose_name_plural = _("workflows")
+        ordering = ["shop", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "key"], name="workflow_unique_shop_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop}: {self.name}"
+
+    @property
+    def name(self) -> str:
+        return _localized(self, "name") or self.key
+
+
+class Stage(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="stages")
+    position = models.PositiveSmallIntegerField(_("position"))
+    name_ru = models.CharField(_("name (Russian)"), max_length=80, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=80, blank=True)
+    text_ru = models.CharField(_("customer text (Russian)"), max_length=300, blank=True)
+    text_en = models.CharField(_("customer text (English)"), max_length=300, blank=True)
+    expected_minutes = models.PositiveIntegerField(_("expected minutes"), default=0)
+
+    class Meta:
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        ordering = ["workflow", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "position"], name="stage_unique_workflow_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return _localized(self, "name") or str(self.position)
+
+    @property
+    def text(self) -> str:
+        return _localized(self, "text")
+
+
+class Order(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", _("active")
+        COMPLETED = "completed", _("completed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="orders")
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="orders")
+    number = models.CharField(_("order number"), max_length=40)
+    # Public and unguessable; never the primary key, never derived from it.
+    token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    customer_name = models.CharField(_("customer name"), max_length=80)
+    # Private contact: never rendered on public pages.
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ACTIVE)
+    cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
+    # Copy of the newest event's kind, so the board knows what Undo may do without a query.
+    last_action = models.CharField(max_length=12, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "number"], name="order_unique_shop_number")
+        ]
+        indexes = [models.Index(fields=["shop", "state", "created_at"], name="order_board_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.shop.slug} #{self.number}"
+
+    @property
+    def customer_first_name(self) -> str:
+        parts = self.customer_name.split()
+        return parts[0] if parts else ""
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state != self.State.ACTIVE
+
+
+class OrderEvent(models.Model):
+    """Append-only history. (order, version) is unique: no change is recorded twice."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        ADVANCED = "advanced", _("advanced")
+        COMPLETED = "completed", _("completed")
+        UNDONE = "undone", _("undone")
+        CANCELLED = "cancelled", _("cancelled")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_name = models.CharField(max_length=150, blank=True)
+    text = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["order", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "version"], name="event_unique_order_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} v{self.version} {self.kind}"

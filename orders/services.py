@@ -1,0 +1,203 @@
+"""Every change of an order goes through one function here (DESIGN.md, "The one rule of state").
+
+Each action, in one transaction: locks the row, checks the version the caller saw,
+writes the new state and one OrderEvent, and schedules the broadcast on commit.
+"""
+
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .live import broadcast_order
+from .models import Order, OrderEvent, Shop, Stage, Workflow
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+class ActionRefused(Exception):
+    """The action was not applied; the message is for the person who asked."""
+
+    def __init__(self, message: str, order: Order | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.order = order
+
+
+class StaleVersion(ActionRefused):
+    """Someone else changed the order first (double tap, second tablet)."""
+
+
+def actor_name(by: Actor) -> str:
+    if by is None or not by.is_authenticated:
+        return _("the system")
+    return by.get_full_name() or by.get_username()
+
+
+def _lock(order: Order, expected_version: int) -> Order:
+    # select_for_update serialises concurrent taps on PostgreSQL; on SQLite the
+    # write lock does the same. The version check then refuses every loser.
+    locked = (
+        Order.objects.select_for_update()
+        .select_related("stage", "workflow", "shop")
+        .get(pk=order.pk)
+    )
+    if locked.version != expected_version:
+        raise StaleVersion(_stale_message(locked), locked)
+    return locked
+
+
+def _stale_message(order: Order) -> str:
+    last = order.events.order_by("-version").first()
+    params = {
+        "number": order.number,
+        "stage": order.stage.name,
+        "who": last.by_name if last and last.by_name else _("someone else"),
+    }
+    if last and last.kind == OrderEvent.Kind.CANCELLED:
+        return _("Order %(number)s was already cancelled by %(who)s.") % params
+    if last and last.kind in (OrderEvent.Kind.ADVANCED, OrderEvent.Kind.COMPLETED):
+        return _("Order %(number)s was already moved to “%(stage)s” by %(who)s.") % params
+    return _("Order %(number)s was already changed by %(who)s; it is at “%(stage)s”.") % params
+
+
+def _record(order: Order, kind: str, by: Actor, fields: list[str], text: str = "") -> Order:
+    order.version += 1
+    order.last_action = kind
+    order.save(update_fields=[*fields, "version", "last_action", "updated_at"])
+    OrderEvent.objects.create(
+        order=order,
+        version=order.version,
+        kind=kind,
+        stage=order.stage,
+        by=by if by is not None and by.is_authenticated else None,
+        by_name=actor_name(by),
+        text=text,
+    )
+    # After commit only, and robust: a dead channel layer never undoes a tap.
+    transaction.on_commit(partial(broadcast_order, order.pk), robust=True)
+    return order
+
+
+def _require_active(order: Order) -> None:
+    if order.state == Order.State.CANCELLED:
+        raise ActionRefused(_("Order %(number)s is cancelled.") % {"number": order.number}, order)
+    if order.state == Order.State.COMPLETED:
+        raise ActionRefused(
+            _("Order %(number)s is already completed.") % {"number": order.number}, order
+        )
+
+
+def next_stage(order: Order) -> Stage | None:
+    return (
+        Stage.objects.filter(workflow_id=order.workflow_id, position__gt=order.stage.position)
+        .order_by("position")
+        .first()
+    )
+
+
+@transaction.atomic
+def create_order(
+    *,
+    shop: Shop,
+    workflow: Workflow,
+    number: str,
+    customer_name: str,
+    phone: str = "",
+    email: str = "",
+    by: Actor = None,
+) -> Order:
+    number, customer_name = number.strip(), customer_name.strip()
+    if workflow.shop_id != shop.pk:
+        raise ActionRefused(_("This workflow belongs to another shop."))
+    if not number or not customer_name:
+        raise ActionRefused(_("An order needs a number and a customer name."))
+    first = workflow.stages.order_by("position").first()
+    if first is None:
+        raise ActionRefused(_("This workflow has no stages yet."))
+    try:
+        # A savepoint, so a duplicate number leaves the outer transaction usable.
+        with transaction.atomic():
+            order = Order.objects.create(
+                shop=shop,
+                workflow=workflow,
+                number=number,
+                customer_name=customer_name,
+                phone=phone.strip(),
+                email=email.strip(),
+                stage=first,
+                version=0,
+            )
+    except IntegrityError:
+        raise ActionRefused(
+            _("Order number %(number)s already exists in this shop.") % {"number": number}
+        ) from None
+    return _record(order, OrderEvent.Kind.CREATED, by, fields=[])
+
+
+@transaction.atomic
+def advance_order(*, order: Order, by: Actor, expected_version: int) -> Order:
+    order = _lock(order, expected_version)
+    _require_active(order)
+    target = next_stage(order)
+    if target is None:
+        raise ActionRefused(
+            _("Order %(number)s is already at its last stage.") % {"number": order.number}, order
+        )
+    order.stage = target
+    kind = OrderEvent.Kind.ADVANCED
+    if next_stage(order) is None:
+        order.state = Order.State.COMPLETED
+        kind = OrderEvent.Kind.COMPLETED
+    return _record(order, kind, by, fields=["stage", "state"])
+
+
+def undo_deadline(event: OrderEvent) -> "timezone.datetime":
+    return event.created_at + timedelta(seconds=settings.TRACKER_UNDO_SECONDS)
+
+
+def undoable_event(order: Order) -> OrderEvent | None:
+    """The last event, if it is an advance that may still be undone."""
+    last = order.events.order_by("-version").first()
+    if last is None or last.kind not in (OrderEvent.Kind.ADVANCED, OrderEvent.Kind.COMPLETED):
+        return None
+    if timezone.now() > undo_deadline(last):
+        return None
+    return last
+
+
+@transaction.atomic
+def undo_order(*, order: Order, by: Actor, expected_version: int) -> Order:
+    order = _lock(order, expected_version)
+    if undoable_event(order) is None:
+        raise ActionRefused(
+            _("The last step of order %(number)s can no longer be undone.")
+            % {"number": order.number},
+            order,
+        )
+    previous = (
+        Stage.objects.filter(workflow_id=order.workflow_id, position__lt=order.stage.position)
+        .order_by("-position")
+        .first()
+    )
+    order.stage = previous
+    order.state = Order.State.ACTIVE
+    return _record(order, OrderEvent.Kind.UNDONE, by, fields=["stage", "state"])
+
+
+@transaction.atomic
+def cancel_order(*, order: Order, by: Actor, expected_version: int, reason: str) -> Order:
+    reason = reason.strip()
+    if not reason:
+        raise ActionRefused(_("Please give a reason for the cancellation."), order)
+    order = _lock(order, expected_version)
+    _require_active(order)
+    order.state = Order.State.CANCELLED
+    order.cancel_reason = reason[:200]
+    return _record(
+        order, OrderEvent.Kind.CANCELLED, by, fields=["state", "cancel_reason"], text=reason[:200]
+    )

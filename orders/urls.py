@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views_public, views_staff
+
+app_name = "orders"
+
+urlpatterns = [
+    path("t/<str:token>/", views_public.track, name="track"),
+    path("t/<str:token>/progress/", views_public.track_progress, name="track_progress"),
+    path("staff/login/", views_staff.StaffLoginView.as_view(), name="login"),
+    path("staff/logout/", views_staff.StaffLogoutView.as_view(), name="logout"),
+    path("staff/", views_staff.board_home, name="board"),
+    path("staff/<slug:slug>/", views_staff.board, name="shop_board"),
+    path("staff/<slug:slug>/board/", views_staff.board_partial, name="board_partial"),
+    path("staff/<slug:slug>/orders/new/", views_staff.order_create, name="create"),
+    path("staff/orders/<int:pk>/advance/", views_staff.order_advance, name="advance"),
+    path("staff/orders/<int:pk>/undo/", views_staff.order_undo, name="undo"),
+    path("staff/orders/<int:pk>/cancel/", views_staff.order_cancel, name="cancel"),
+]

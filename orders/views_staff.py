@@ -1,0 +1,177 @@
+"""The staff board: signed-in staff of a shop, touch-first, live across tablets."""
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView, LogoutView
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from . import services
+from .forms import CancelForm, OrderCreateForm, VersionForm
+from .live import board_context
+from .models import Order, Shop
+
+
+class StaffLoginView(LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class StaffLogoutView(LogoutView):
+    pass
+
+
+def _get_shop_for_staff(request: HttpRequest, slug: str) -> Shop:
+    # 404, not 403: staff of another shop learn nothing about this one.
+    return get_object_or_404(Shop, slug=slug, memberships__user=request.user)
+
+
+def _get_order_for_staff(request: HttpRequest, pk: int) -> Order:
+    return get_object_or_404(
+        Order.objects.select_related("shop", "stage"), pk=pk, shop__memberships__user=request.user
+    )
+
+
+def _board_page(
+    request: HttpRequest, shop: Shop, form: OrderCreateForm | None = None, status: int = 200
+) -> HttpResponse:
+    with timezone.override(shop.timezone):
+        context = {
+            **board_context(shop),
+            "form": form or OrderCreateForm(shop),
+            "lang": get_language(),
+            "poll_seconds": 5,
+        }
+        return render(request, "orders/board.html", context, status=status)
+
+
+def _board_fragment(
+    request: HttpRequest, shop: Shop, note: str = "", status: int = 200
+) -> HttpResponse:
+    """The board partial plus an out-of-band status message, for htmx requests."""
+    with timezone.override(shop.timezone):
+        html = render_to_string("orders/board.html#board", board_context(shop), request=request)
+        html += render_to_string(
+            "orders/board.html#flash", {"note": note, "oob": True}, request=request
+        )
+    return HttpResponse(html, status=status)
+
+
+@login_required
+@require_GET
+def board_home(request: HttpRequest) -> HttpResponse:
+    shops = list(Shop.objects.filter(memberships__user=request.user))
+    if len(shops) == 1:
+        return redirect("orders:shop_board", slug=shops[0].slug)
+    return render(request, "orders/shops.html", {"shops": shops}, status=200 if shops else 403)
+
+
+@login_required
+@require_GET
+def board(request: HttpRequest, slug: str) -> HttpResponse:
+    return _board_page(request, _get_shop_for_staff(request, slug))
+
+
+@login_required
+@require_GET
+def board_partial(request: HttpRequest, slug: str) -> HttpResponse:
+    """The board alone: resync after a socket gap, polling fallback."""
+    shop = _get_shop_for_staff(request, slug)
+    with timezone.override(shop.timezone):
+        response = render(request, "orders/board.html#board", board_context(shop))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def order_create(request: HttpRequest, slug: str) -> HttpResponse:
+    shop = _get_shop_for_staff(request, slug)
+    form = OrderCreateForm(shop, request.POST)
+    if form.is_valid():
+        try:
+            order = services.create_order(shop=shop, by=request.user, **form.cleaned_data)
+        except services.ActionRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            note = _("Order %(number)s created.") % {"number": order.number}
+            if request.htmx:
+                return _form_fragment(request, shop, OrderCreateForm(shop), note)
+            messages.success(request, note)
+            return redirect("orders:shop_board", slug=shop.slug)
+    if request.htmx:
+        return _form_fragment(request, shop, form, "", status=422)
+    return _board_page(request, shop, form, status=422)
+
+
+def _form_fragment(
+    request: HttpRequest, shop: Shop, form: OrderCreateForm, note: str, status: int = 200
+) -> HttpResponse:
+    html = render_to_string(
+        "orders/board.html#new-order", {"form": form, "shop": shop}, request=request
+    )
+    response = _board_fragment(request, shop, note, status)
+    response.content = html.encode() + response.content
+    return response
+
+
+def _act(
+    request: HttpRequest,
+    pk: int,
+    form_class: type[VersionForm],
+    action: Callable[..., Order],
+    done: str,
+) -> HttpResponse:
+    """Shared shape of advance / undo / cancel: validate, call the service, answer."""
+    order = _get_order_for_staff(request, pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        note, status = _("The request was incomplete; please try again."), 400
+        if "reason" in form.errors:
+            note = _("Please give a reason (up to 200 characters).")
+    else:
+        extra = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        try:
+            order = action(
+                order=order, by=request.user, expected_version=form.cleaned_data["version"], **extra
+            )
+            note, status = done % {"number": order.number, "stage": order.stage.name}, 200
+        except services.ActionRefused as refused:
+            note, status = refused.message, 409
+    if request.htmx:
+        return _board_fragment(request, order.shop, note, status)
+    if status == 200:
+        messages.success(request, note)
+        return redirect(reverse("orders:shop_board", args=[order.shop.slug]), status=303)
+    messages.error(request, note)
+    return _board_page(request, order.shop, status=status)
+
+
+@login_required
+@require_POST
+def order_advance(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, VersionForm, services.advance_order, _("Order %(number)s: %(stage)s."))
+
+
+@login_required
+@require_POST
+def order_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, VersionForm, services.undo_order, _("Order %(number)s is back at %(stage)s.")
+    )
+
+
+@login_required
+@require_POST
+def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, CancelForm, services.cancel_order, _("Order %(number)s was cancelled.")
+    )

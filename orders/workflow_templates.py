@@ -1,0 +1,242 @@
+"""Built-in workflows a shop starts from, in Russian and English.
+
+Each stage: (name_ru, name_en, text_ru, text_en, expected minutes). A shop gets its
+own editable copy with install_template(); the template itself never changes a shop.
+"""
+
+from django.db import transaction
+
+from .models import Shop, Stage, Workflow
+
+TEMPLATES: dict[str, dict] = {
+    "pizza": {
+        "name_ru": "Доставка пиццы",
+        "name_en": "Pizza delivery",
+        "stages": [
+            (
+                "Заказ принят",
+                "Order received",
+                "Мы получили заказ и уже передали его на кухню.",
+                "We have your order and passed it to the kitchen.",
+                2,
+            ),
+            (
+                "Готовим",
+                "Preparing",
+                "Раскатываем тесто и собираем вашу пиццу.",
+                "We are making your pizza.",
+                8,
+            ),
+            (
+                "В печи",
+                "Baking",
+                "Пицца в печи — это самое вкусное место.",
+                "Your pizza is in the oven.",
+                10,
+            ),
+            (
+                "В пути",
+                "Out for delivery",
+                "Курьер уже едет к вам.",
+                "The courier is on the way to you.",
+                25,
+            ),
+            ("Доставлен", "Delivered", "Приятного аппетита!", "Enjoy your meal!", 0),
+        ],
+    },
+    "cafe": {
+        "name_ru": "Кафе: с собой",
+        "name_en": "Café pickup",
+        "stages": [
+            (
+                "Заказ принят",
+                "Order received",
+                "Заказ принят, бариста скоро начнёт.",
+                "Your order is in; the barista will start soon.",
+                2,
+            ),
+            ("Готовим", "Preparing", "Готовим ваш заказ.", "We are preparing your order.", 6),
+            (
+                "Готово к выдаче",
+                "Ready for pickup",
+                "Заберите заказ у стойки выдачи.",
+                "Pick up your order at the counter.",
+                10,
+            ),
+            ("Выдан", "Picked up", "Спасибо, что зашли!", "Thanks for stopping by!", 0),
+        ],
+    },
+    "shop": {
+        "name_ru": "Интернет-магазин",
+        "name_en": "Online shop",
+        "stages": [
+            (
+                "Заказ подтверждён",
+                "Order confirmed",
+                "Мы подтвердили заказ и резервируем товары.",
+                "We confirmed your order and are reserving the items.",
+                60,
+            ),
+            (
+                "Собираем",
+                "Packing",
+                "Собираем и упаковываем заказ на складе.",
+                "We are packing your order at the warehouse.",
+                240,
+            ),
+            (
+                "Передан в доставку",
+                "Shipped",
+                "Заказ передан службе доставки.",
+                "Your order is with the delivery service.",
+                1440,
+            ),
+            (
+                "Доставлен",
+                "Delivered",
+                "Заказ доставлен. Спасибо за покупку!",
+                "Delivered. Thank you for your purchase!",
+                0,
+            ),
+        ],
+    },
+    "drycleaning": {
+        "name_ru": "Химчистка",
+        "name_en": "Dry cleaning",
+        "stages": [
+            (
+                "Принято",
+                "Received",
+                "Мы приняли вещи и проверили их.",
+                "We have received and checked your items.",
+                60,
+            ),
+            ("В чистке", "Cleaning", "Вещи в чистке.", "Your items are being cleaned.", 1440),
+            (
+                "Глажка и упаковка",
+                "Pressing and packing",
+                "Гладим и упаковываем.",
+                "We are pressing and packing your items.",
+                180,
+            ),
+            (
+                "Готово к выдаче",
+                "Ready for pickup",
+                "Можно забирать — ждём вас в часы работы.",
+                "Ready: pick up during opening hours.",
+                0,
+            ),
+        ],
+    },
+    "carrepair": {
+        "name_ru": "Автосервис",
+        "name_en": "Car repair",
+        "stages": [
+            (
+                "Автомобиль принят",
+                "Car checked in",
+                "Мы приняли автомобиль.",
+                "We have checked in your car.",
+                30,
+            ),
+            (
+                "Диагностика",
+                "Diagnostics",
+                "Ищем причину неисправности.",
+                "We are diagnosing the problem.",
+                120,
+            ),
+            (
+                "Ремонт",
+                "Repair",
+                "Мастер ремонтирует автомобиль.",
+                "A mechanic is repairing your car.",
+                480,
+            ),
+            (
+                "Проверка качества",
+                "Quality check",
+                "Проверяем результат работы.",
+                "We are checking the work.",
+                60,
+            ),
+            (
+                "Готов к выдаче",
+                "Ready for pickup",
+                "Автомобиль готов, можно забирать.",
+                "Your car is ready for pickup.",
+                0,
+            ),
+        ],
+    },
+    "salon": {
+        "name_ru": "Салон красоты",
+        "name_en": "Salon",
+        "stages": [
+            (
+                "Запись подтверждена",
+                "Booking confirmed",
+                "Ждём вас в назначенное время.",
+                "We look forward to seeing you.",
+                0,
+            ),
+            (
+                "Вы пришли",
+                "Checked in",
+                "Мастер скоро освободится.",
+                "Your stylist will be with you shortly.",
+                10,
+            ),
+            ("Процедура", "In service", "Мастер работает.", "Your service is in progress.", 60),
+            ("Готово", "Done", "Спасибо, что выбрали нас!", "Thank you for choosing us!", 0),
+        ],
+    },
+}
+
+
+@transaction.atomic
+def install_template(shop: Shop, key: str) -> Workflow:
+    """Give the shop its own copy of a built-in workflow (idempotent by key)."""
+    template = TEMPLATES[key]
+    workflow, created = Workflow.objects.get_or_create(
+        shop=shop,
+        key=key,
+        defaults={"name_ru": template["name_ru"], "name_en": template["name_en"]},
+    )
+    if created:
+        Stage.objects.bulk_create(
+            Stage(
+                workflow=workflow,
+                position=position,
+                name_ru=name_ru,
+                name_en=name_en,
+                text_ru=text_ru,
+                text_en=text_en,
+                expected_minutes=minutes,
+            )
+            for position, (name_ru, name_en, text_ru, text_en, minutes) in enumerate(
+                template["stages"], start=1
+            )
+        )
+    return workflow
+
+
+@transaction.atomic
+def copy_workflow(workflow: Workflow, new_key: str) -> Workflow:
+    """An editable duplicate of a shop's workflow, stages included."""
+    copy = Workflow.objects.create(
+        shop=workflow.shop, key=new_key, name_ru=workflow.name_ru, name_en=workflow.name_en
+    )
+    Stage.objects.bulk_create(
+        Stage(
+            workflow=copy,
+            position=s.position,
+            name_ru=s.name_ru,
+            name_en=s.name_en,
+            text_ru=s.text_ru,
+            text_en=s.text_en,
+            expected_minutes=s.expected_minutes,
+        )
+        for s in workflow.stages.all()
+    )
+    return copy

@@ -1,0 +1,127 @@
+// Live pages: keep the last known state, drop stale pushes, reconnect on ANY
+// close, resync after a gap, and poll when the socket cannot connect.
+// htmx and its ws extension come from django-htmx; this file only adds policy.
+(function () {
+  "use strict";
+
+  // hx-ws reconnects by itself only on these codes; we handle every other close.
+  var HTMX_RECONNECTS = [1006, 1011, 1012, 1013];
+
+  function parse(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html.trim();
+    return t.content.firstElementChild;
+  }
+
+  function order(el) {
+    if (!el) return -1;
+    var v = el.getAttribute("data-version") || el.getAttribute("data-stamp");
+    return v === null ? -1 : Number(v);
+  }
+
+  // A pushed or fetched fragment replaces ours only if it is newer.
+  function isNewer(incoming) {
+    if (!incoming || !incoming.id) return false;
+    return order(incoming) > order(document.getElementById(incoming.id));
+  }
+
+  function start(root) {
+    var pollMs = Math.max(1, Number(root.dataset.pollSeconds || 5)) * 1000;
+    var status = document.getElementById("live-status");
+    var announce = document.getElementById("announce");
+    var open = false;
+    var lastUpdate = Date.now();
+    var retries = 0;
+    var wrapper = null;
+    var rtf = window.Intl && Intl.RelativeTimeFormat
+      ? new Intl.RelativeTimeFormat(document.documentElement.lang || undefined, { numeric: "auto" })
+      : null;
+
+    function finished() {
+      var p = document.getElementById("progress");
+      return p !== null && p.dataset.finished === "true";
+    }
+
+    function ago() {
+      var s = Math.round((Date.now() - lastUpdate) / 1000);
+      if (!rtf) return "";
+      return s < 60 ? rtf.format(-s, "second") : rtf.format(-Math.round(s / 60), "minute");
+    }
+
+    function show(state) {
+      if (!status) return;
+      status.dataset.state = state;
+      var text = root.dataset["text" + state.charAt(0).toUpperCase() + state.slice(1)] || "";
+      status.textContent = state === "live" ? text : text + " " + root.dataset.textUpdated + " " + ago() + ".";
+    }
+
+    function updated(el) {
+      lastUpdate = Date.now();
+      if (announce && el && el.dataset.announce) announce.textContent = el.dataset.announce;
+      show(open ? "live" : navigator.onLine ? "polling" : "offline");
+    }
+
+    function resync() {
+      var url = root.dataset.resyncUrl;
+      if (!url) return;
+      fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" }, cache: "no-store" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (html) {
+          var el = parse(html);
+          if (isNewer(el)) {
+            htmx.swap(document.getElementById(el.id), html, { swapStyle: "outerHTML" });
+            updated(document.getElementById(el.id));
+          } else {
+            lastUpdate = Date.now();
+            show(open ? "live" : "polling");
+          }
+        })
+        .catch(function () { show(navigator.onLine ? "reconnecting" : "offline"); });
+    }
+
+    function reconnect() {
+      if (open || !wrapper) return;
+      // Full jitter, capped: a restart of the server does not bring every page back at once.
+      var delay = Math.random() * Math.min(30000, 1000 * Math.pow(2, Math.min(retries, 5)));
+      retries += 1;
+      setTimeout(function () { if (!open) wrapper.reconnect(); }, delay);
+    }
+
+    root.addEventListener("htmx:wsOpen", function (e) {
+      open = true;
+      retries = 0;
+      wrapper = e.detail.socketWrapper;
+      show("live");
+    });
+    root.addEventListener("htmx:wsClose", function (e) {
+      open = false;
+      wrapper = e.detail.socketWrapper;
+      show(navigator.onLine ? "reconnecting" : "offline");
+      var code = e.detail.event.code;
+      if (HTMX_RECONNECTS.indexOf(code) < 0 && !finished()) reconnect();
+    });
+    root.addEventListener("htmx:wsBeforeMessage", function (e) {
+      if (!isNewer(parse(e.detail.message))) e.preventDefault();
+    });
+    root.addEventListener("htmx:wsAfterMessage", function (e) {
+      var el = parse(e.detail.message);
+      updated(el && document.getElementById(el.id));
+    });
+    document.body.addEventListener("htmx:afterSwap", function () { lastUpdate = Date.now(); });
+
+    // Polling fallback: whenever the socket is not open, fetch the same partial.
+    setInterval(function () {
+      if (!open && !document.hidden) resync();
+      else if (!open) show("reconnecting");
+    }, pollMs);
+    setInterval(function () { if (!open) show(navigator.onLine ? "polling" : "offline"); }, 15000);
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) resync(); });
+    window.addEventListener("online", function () { resync(); if (!open) reconnect(); });
+    window.addEventListener("offline", function () { show("offline"); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.querySelector("[data-live]");
+    if (root) start(root);
+  });
+})();

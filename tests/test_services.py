@@ -1,0 +1,192 @@
+import asyncio
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.utils import timezone, translation
+
+from orders import services
+from orders.live import board_group, order_group
+from orders.models import Order, OrderEvent
+
+
+def listen(group: str) -> str:
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group, channel)
+    return channel
+
+
+def received(channel: str, timeout: float = 2.0) -> dict:
+    layer = get_channel_layer()
+
+    async def _get() -> dict:
+        return await asyncio.wait_for(layer.receive(channel), timeout)
+
+    return async_to_sync(_get)()
+
+
+def kinds(order: Order) -> list[str]:
+    return list(order.events.order_by("version").values_list("kind", flat=True))
+
+
+def test_create_order_starts_at_the_first_stage_with_a_created_event(order: Order) -> None:
+    order.refresh_from_db()
+    assert order.stage.position == 1
+    assert order.state == Order.State.ACTIVE
+    assert order.version == 1
+    assert kinds(order) == ["created"]
+    assert len(order.token) == 24 and order.token != str(order.pk)
+
+
+def test_tokens_are_unique_and_random(shop, staff) -> None:
+    workflow = shop.workflows.get(key="cafe")
+    tokens = {
+        services.create_order(
+            shop=shop, workflow=workflow, number=str(n), customer_name="X", by=staff
+        ).token
+        for n in range(50)
+    }
+    assert len(tokens) == 50
+
+
+def test_create_order_refuses_a_duplicate_number(order: Order, shop, staff) -> None:
+    with pytest.raises(services.ActionRefused, match="already exists"):
+        services.create_order(
+            shop=shop, workflow=order.workflow, number="1042", customer_name="Y", by=staff
+        )
+    assert Order.objects.filter(shop=shop, number="1042").count() == 1
+
+
+def test_create_order_refuses_a_workflow_of_another_shop(shop, other_shop, staff) -> None:
+    with pytest.raises(services.ActionRefused):
+        services.create_order(
+            shop=shop,
+            workflow=other_shop.workflows.first(),
+            number="1",
+            customer_name="Y",
+            by=staff,
+        )
+    assert not Order.objects.exists()
+
+
+def test_advance_moves_one_stage_records_an_event_and_broadcasts(
+    order: Order, staff, django_capture_on_commit_callbacks
+) -> None:
+    watcher = listen(order_group(order.token, "en"))
+    board = listen(board_group(order.shop_id, "en"))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.advance_order(order=order, by=staff, expected_version=1)
+    assert len(callbacks) == 1
+    order.refresh_from_db()
+    assert order.stage.name_en == "Preparing"
+    assert order.version == 2
+    event = order.events.get(version=2)
+    assert (event.kind, event.stage_id, event.by, event.by_name) == (
+        "advanced",
+        order.stage_id,
+        staff,
+        "Anna",
+    )
+    pushed = received(watcher)["html"]
+    assert 'data-version="2"' in pushed and 'aria-valuetext="Preparing"' in pushed
+    assert "Preparing" in received(board)["html"]
+
+
+def test_advance_refuses_a_stale_version_and_names_who_moved_it(order: Order, staff) -> None:
+    services.advance_order(order=order, by=staff, expected_version=1)
+    with translation.override("en"), pytest.raises(services.StaleVersion) as refused:
+        services.advance_order(order=order, by=staff, expected_version=1)
+    assert refused.value.message == "Order 1042 was already moved to “Preparing” by Anna."
+    order.refresh_from_db()
+    assert order.version == 2 and order.stage.name_en == "Preparing"
+    assert kinds(order) == ["created", "advanced"]
+
+
+def test_a_double_tap_moves_the_order_exactly_once(order: Order, staff, second_staff) -> None:
+    seen = order.version
+    services.advance_order(order=order, by=staff, expected_version=seen)
+    with pytest.raises(services.StaleVersion):
+        services.advance_order(order=order, by=second_staff, expected_version=seen)
+    order.refresh_from_db()
+    assert order.stage.position == 2
+    assert order.events.filter(kind="advanced").count() == 1
+
+
+def test_reaching_the_last_stage_completes_the_order(order: Order, staff) -> None:
+    for _ in range(4):
+        order = services.advance_order(order=order, by=staff, expected_version=order.version)
+    assert order.state == Order.State.COMPLETED
+    assert order.stage.name_en == "Delivered"
+    assert kinds(order)[-1] == "completed"
+    with pytest.raises(services.ActionRefused, match="already completed"):
+        services.advance_order(order=order, by=staff, expected_version=order.version)
+
+
+def test_undo_returns_to_the_previous_stage(order: Order, staff) -> None:
+    order = services.advance_order(order=order, by=staff, expected_version=1)
+    order = services.undo_order(order=order, by=staff, expected_version=2)
+    assert order.stage.position == 1 and order.version == 3
+    assert kinds(order) == ["created", "advanced", "undone"]
+
+
+def test_undo_reopens_a_completed_order(order: Order, staff) -> None:
+    for _ in range(4):
+        order = services.advance_order(order=order, by=staff, expected_version=order.version)
+    order = services.undo_order(order=order, by=staff, expected_version=order.version)
+    assert order.state == Order.State.ACTIVE and order.stage.name_en == "Out for delivery"
+
+
+def test_undo_is_refused_after_the_window(order: Order, staff, settings) -> None:
+    order = services.advance_order(order=order, by=staff, expected_version=1)
+    OrderEvent.objects.filter(order=order, version=2).update(
+        created_at=timezone.now() - timedelta(seconds=settings.TRACKER_UNDO_SECONDS + 1)
+    )
+    with pytest.raises(services.ActionRefused, match="can no longer be undone"):
+        services.undo_order(order=order, by=staff, expected_version=2)
+    order.refresh_from_db()
+    assert order.stage.position == 2
+
+
+def test_undo_is_refused_when_nothing_was_advanced(order: Order, staff) -> None:
+    with pytest.raises(services.ActionRefused):
+        services.undo_order(order=order, by=staff, expected_version=1)
+    order = services.advance_order(order=order, by=staff, expected_version=1)
+    order = services.undo_order(order=order, by=staff, expected_version=2)
+    with pytest.raises(services.ActionRefused):
+        services.undo_order(order=order, by=staff, expected_version=3)
+
+
+def test_cancel_needs_a_reason_and_records_it(order: Order, staff) -> None:
+    with pytest.raises(services.ActionRefused, match="reason"):
+        services.cancel_order(order=order, by=staff, expected_version=1, reason="   ")
+    order = services.cancel_order(
+        order=order, by=staff, expected_version=1, reason="Out of dough"
+    )
+    assert order.state == Order.State.CANCELLED and order.cancel_reason == "Out of dough"
+    assert order.events.get(version=2).text == "Out of dough"
+    with pytest.raises(services.ActionRefused, match="cancelled"):
+        services.advance_order(order=order, by=staff, expected_version=2)
+
+
+def test_a_failing_channel_layer_never_undoes_a_committed_change(
+    order: Order, staff, settings, django_capture_on_commit_callbacks
+) -> None:
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Nothing listens on port 1: every send fails.
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    channel_layers.backends.clear()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.advance_order(order=order, by=staff, expected_version=1)
+    finally:
+        channel_layers.backends.clear()
+    order.refresh_from_db()
+    assert order.version == 2 and order.stage.position == 2
