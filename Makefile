@@ -39,7 +39,7 @@ format: setup
 messages: setup
 	$(PY) manage.py makemessages -l ru -l en --no-obsolete
 	$(PY) manage.py makemessages -d djangojs -l ru -l en --no-obsolete --ignore=.venv
-	$(PY) manage.py compilemessages
+	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -11,6 +11,13 @@ from orders.live import board_group, order_group
 from orders.models import Order, OrderEvent
 
 
+@pytest.fixture(autouse=True)
+def _english() -> None:
+    # Messages are asserted in English here; Russian has its own test below.
+    with translation.override("en"):
+        yield
+
+
 def listen(group: str) -> str:
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
@@ -161,9 +168,7 @@ def test_undo_is_refused_when_nothing_was_advanced(order: Order, staff) -> None:
 def test_cancel_needs_a_reason_and_records_it(order: Order, staff) -> None:
     with pytest.raises(services.ActionRefused, match="reason"):
         services.cancel_order(order=order, by=staff, expected_version=1, reason="   ")
-    order = services.cancel_order(
-        order=order, by=staff, expected_version=1, reason="Out of dough"
-    )
+    order = services.cancel_order(order=order, by=staff, expected_version=1, reason="Out of dough")
     assert order.state == Order.State.CANCELLED and order.cancel_reason == "Out of dough"
     assert order.events.get(version=2).text == "Out of dough"
     with pytest.raises(services.ActionRefused, match="cancelled"):
@@ -190,3 +195,10 @@ def test_a_failing_channel_layer_never_undoes_a_committed_change(
         channel_layers.backends.clear()
     order.refresh_from_db()
     assert order.version == 2 and order.stage.position == 2
+
+
+def test_refusals_are_in_the_active_language(order: Order, staff) -> None:
+    services.advance_order(order=order, by=staff, expected_version=1)
+    with translation.override("ru"), pytest.raises(services.StaleVersion) as refused:
+        services.advance_order(order=order, by=staff, expected_version=1)
+    assert refused.value.message == "Заказ 1042 уже переведён на этап «Готовим» (Anna)."
