@@ -71,7 +71,7 @@ def progress_context(order: Order) -> dict:
 
 def render_progress(order: Order, lang: str) -> str:
     with translation.override(lang), timezone.override(order.shop.timezone):
-        return render_to_string("orders/track.html#progress", progress_context(order))
+        return render_to_string("orders/track.html#progress", progress_context(order)).strip()
 
 
 def progress_for_token(token: str, lang: str) -> str | None:
@@ -116,7 +116,7 @@ def board_context(shop: Shop) -> dict:
 
 def render_board(shop: Shop, lang: str) -> str:
     with translation.override(lang), timezone.override(shop.timezone):
-        return render_to_string("orders/board.html#board", board_context(shop))
+        return render_to_string("orders/board.html#board", board_context(shop)).strip()
 
 
 async def _send_all(messages: list[tuple[str, str]]) -> None:

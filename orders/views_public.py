@@ -1,5 +1,7 @@
 """Customer-facing pages: public by unguessable token, no personal data shown."""
 
+import re
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -9,7 +11,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .live import LANGS, progress_context
-from .models import Order, Shop
+from .models import TOKEN_PATTERN, Order, Shop
+
+TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 
 def public_language(request: HttpRequest, shop: Shop) -> str:
@@ -24,6 +28,9 @@ def public_language(request: HttpRequest, shop: Shop) -> str:
 
 
 def _order_by_token(token: str) -> Order | None:
+    # Shape first: junk (NUL bytes, huge strings) never reaches the database.
+    if not TOKEN_RE.fullmatch(token):
+        return None
     return Order.objects.select_related("shop", "stage", "workflow").filter(token=token).first()
 
 

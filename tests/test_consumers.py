@@ -1,0 +1,191 @@
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from orders import services
+from orders.models import Order
+from tracker.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+def track_socket(
+    token: str, lang: str = "en", headers: list | None = None
+) -> WebsocketCommunicator:
+    return WebsocketCommunicator(
+        application, f"/ws/t/{token}/?lang={lang}", headers=[ORIGIN] if headers is None else headers
+    )
+
+
+def staff_socket(cookie: str | None, slug: str = "pizzeria") -> WebsocketCommunicator:
+    headers = [ORIGIN] + ([(b"cookie", cookie.encode())] if cookie else [])
+    return WebsocketCommunicator(application, f"/ws/staff/{slug}/?lang=en", headers=headers)
+
+
+def session_cookie(user: object) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+@pytest.fixture
+def staff_cookie(staff: object) -> str:
+    return session_cookie(staff)
+
+
+@pytest.fixture
+def stranger_cookie(stranger: object) -> str:
+    return session_cookie(stranger)
+
+
+async def advance(order: Order, by: object) -> Order:
+    return await database_sync_to_async(services.advance_order)(
+        order=order, by=by, expected_version=order.version
+    )
+
+
+async def test_track_socket_sends_the_snapshot_on_connect(order: Order) -> None:
+    ws = track_socket(order.token)
+    connected, _ = await ws.connect()
+    assert connected
+    html = await ws.receive_from(timeout=2)
+    assert html.startswith('<section id="progress"') and 'data-version="1"' in html
+    assert 'aria-valuetext="Order received"' in html
+    await ws.disconnect()
+
+
+async def test_track_socket_pushes_every_change(order: Order, staff: object) -> None:
+    ws = track_socket(order.token)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    order = await advance(order, staff)
+    html = await ws.receive_from(timeout=2)
+    assert 'data-version="2"' in html and 'aria-valuetext="Preparing"' in html
+    await advance(order, staff)
+    assert 'aria-valuetext="Baking"' in await ws.receive_from(timeout=2)
+    await ws.disconnect()
+
+
+async def test_track_socket_speaks_the_requested_language(order: Order, staff: object) -> None:
+    ws = track_socket(order.token, lang="ru")
+    await ws.connect()
+    assert 'aria-valuetext="Заказ принят"' in await ws.receive_from(timeout=2)
+    await advance(order, staff)
+    assert 'aria-valuetext="Готовим"' in await ws.receive_from(timeout=2)
+    await ws.disconnect()
+
+
+async def test_a_reconnecting_page_is_resynced_with_changes_it_missed(
+    order: Order, staff: object
+) -> None:
+    ws = track_socket(order.token)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    await ws.disconnect()
+    order = await advance(order, staff)
+    order = await advance(order, staff)
+    again = track_socket(order.token)
+    await again.connect()
+    assert 'data-version="3"' in await again.receive_from(timeout=2)
+    await again.disconnect()
+
+
+async def test_track_socket_refuses_an_unknown_token(db: None) -> None:
+    ws = track_socket("z" * 24)
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+@pytest.mark.parametrize("path", ["/ws/t/short/", "/ws/t/" + "a" * 25 + "/", "/ws/nothing/"])
+async def test_malformed_socket_paths_are_refused_without_error(db: None, path: str) -> None:
+    ws = WebsocketCommunicator(application, path, headers=[ORIGIN])
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+@pytest.mark.parametrize(
+    "headers", [[], [(b"origin", b"https://evil.example")], [(b"origin", b"null")]]
+)
+async def test_track_socket_refuses_a_missing_or_foreign_origin(
+    order: Order, headers: list
+) -> None:
+    connected, _ = await track_socket(order.token, headers=headers).connect()
+    assert not connected
+
+
+async def test_customer_sockets_accept_no_messages(order: Order) -> None:
+    ws = track_socket(order.token)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    await ws.send_to(text_data='{"advance": true}')
+    closed = await ws.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": 1008}
+    await ws.disconnect()
+
+
+async def test_track_socket_closes_reconnectably_before_group_expiry(
+    order: Order, settings: object
+) -> None:
+    settings.TRACKER_WS_MAX_AGE_SECONDS = 0.05
+    ws = track_socket(order.token)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    closed = await ws.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": 1012}
+    await ws.disconnect()
+
+
+async def test_staff_socket_needs_a_signed_in_user(order: Order) -> None:
+    connected, _ = await staff_socket(None).connect()
+    assert not connected
+
+
+async def test_staff_socket_refuses_staff_of_another_shop(
+    order: Order, stranger_cookie: str
+) -> None:
+    connected, _ = await staff_socket(stranger_cookie).connect()
+    assert not connected
+
+
+async def test_staff_socket_refuses_a_missing_origin(order: Order, staff_cookie: str) -> None:
+    ws = WebsocketCommunicator(
+        application, "/ws/staff/pizzeria/", headers=[(b"cookie", staff_cookie.encode())]
+    )
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+async def test_staff_socket_sends_the_board_and_pushes_changes(
+    order: Order, staff: object, staff_cookie: str
+) -> None:
+    ws = staff_socket(staff_cookie)
+    connected, _ = await ws.connect()
+    assert connected
+    board = await ws.receive_from(timeout=2)
+    assert board.startswith('<section id="board"') and "Advance order 1042 to Preparing" in board
+    await advance(order, staff)
+    assert "Advance order 1042 to Baking" in await ws.receive_from(timeout=2)
+    await ws.disconnect()
+
+
+async def test_staff_socket_hears_new_orders_of_its_shop_only(
+    order: Order, staff: object, staff_cookie: str, other_shop: object, stranger: object
+) -> None:
+    ws = staff_socket(staff_cookie)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    create = database_sync_to_async(services.create_order)
+    other_workflow = await database_sync_to_async(lambda: other_shop.workflows.first())()
+    await create(
+        shop=other_shop, workflow=other_workflow, number="X-1", customer_name="Olga", by=stranger
+    )
+    await create(
+        shop=order.shop, workflow=order.workflow, number="1043", customer_name="Petr", by=staff
+    )
+    board = await ws.receive_from(timeout=2)
+    assert "1043" in board and "X-1" not in board
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.disconnect()
