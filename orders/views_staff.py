@@ -54,15 +54,19 @@ def _board_page(
 
 
 def _board_fragment(
-    request: HttpRequest, shop: Shop, note: str = "", status: int = 200
+    request: HttpRequest, shop: Shop, note: str = "", status: int = 200, form_html: str = ""
 ) -> HttpResponse:
-    """The board partial plus an out-of-band status message, for htmx requests."""
+    """For htmx: the board and an out-of-band message (the board too, after a form)."""
     with timezone.override(shop.timezone):
-        html = render_to_string("orders/board.html#board", board_context(shop), request=request)
-        html += render_to_string(
+        board = render_to_string(
+            "orders/board.html#board",
+            {**board_context(shop), "oob": bool(form_html)},
+            request=request,
+        )
+        flash = render_to_string(
             "orders/board.html#flash", {"note": note, "oob": True}, request=request
         )
-    return HttpResponse(html, status=status)
+    return HttpResponse(form_html + board + flash, status=status)
 
 
 @login_required
@@ -115,12 +119,10 @@ def order_create(request: HttpRequest, slug: str) -> HttpResponse:
 def _form_fragment(
     request: HttpRequest, shop: Shop, form: OrderCreateForm, note: str, status: int = 200
 ) -> HttpResponse:
-    html = render_to_string(
+    form_html = render_to_string(
         "orders/board.html#new-order", {"form": form, "shop": shop}, request=request
     )
-    response = _board_fragment(request, shop, note, status)
-    response.content = html.encode() + response.content
-    return response
+    return _board_fragment(request, shop, note, status, form_html=form_html)
 
 
 def _act(

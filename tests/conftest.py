@@ -1,6 +1,5 @@
 """A fixed cast: two shops, their staff, a stranger, an order, a signed-in client."""
 
-import os
 import uuid
 
 import pytest
@@ -12,19 +11,6 @@ from django.test import Client
 from orders import services
 from orders.models import Membership, Order, Shop
 from orders.workflow_templates import install_template
-
-REQUIRE_SERVICES = os.environ.get("CI") == "true" or bool(
-    os.environ.get("TRACKER_REQUIRE_SERVICES")
-)
-
-
-def need(available: bool, reason: str) -> None:
-    """Skip a test whose service is missing — but fail in CI, which must never pass by skipping."""
-    if available:
-        return
-    if REQUIRE_SERVICES:
-        pytest.fail(f"required service missing in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True, scope="session")

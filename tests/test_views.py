@@ -149,7 +149,8 @@ def test_advance_through_the_board_with_htmx(staff_client: Client, order: Order)
     html = response.content.decode()
     assert "Advance order 1042 to Baking" in html
     assert (
-        'id="flash" class="flash" role="status" hx-swap-oob="true">Order 1042: Preparing.' in html
+        'id="flash" class="flash" role="status" hx-swap-oob="innerHTML">Order 1042: Preparing.'
+        in html
     )
     order.refresh_from_db()
     assert order.version == 2

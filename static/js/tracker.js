@@ -100,8 +100,25 @@
       var code = e.detail.event.code;
       if (HTMX_RECONNECTS.indexOf(code) < 0 && !finished()) reconnect();
     });
+    // A push that lands while one of our own requests is in flight would detach
+    // the element that made it, and htmx could no longer swap the answer. Hold
+    // the newest such push and apply it afterwards if it is still newer.
+    var held = null;
     root.addEventListener("htmx:wsBeforeMessage", function (e) {
-      if (!isNewer(parse(e.detail.message))) e.preventDefault();
+      var el = parse(e.detail.message);
+      if (!isNewer(el)) {
+        e.preventDefault();
+      } else if (document.querySelector(".htmx-request")) {
+        if (!held || order(el) > order(parse(held))) held = e.detail.message;
+        e.preventDefault();
+      }
+    });
+    document.body.addEventListener("htmx:afterRequest", function () {
+      if (!held || document.querySelector(".htmx-request")) return;
+      var html = held;
+      held = null;
+      var el = parse(html);
+      if (isNewer(el)) htmx.swap(document.getElementById(el.id), html, { swapStyle: "outerHTML" });
     });
     root.addEventListener("htmx:wsAfterMessage", function (e) {
       var el = parse(e.detail.message);

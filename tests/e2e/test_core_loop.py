@@ -1,0 +1,112 @@
+"""The core loop in real Chromium: a staff tap moves a separate customer's bar live."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import customer_page, staff_page
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+LIVE = 10_000  # ms: generous upper bound for a push; speed is measured in bench/, not here
+
+
+def wait_live(page: object) -> None:
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=LIVE)
+
+
+def test_a_staff_tap_moves_the_customers_bar_without_reload(browser, server) -> None:
+    url = server.new_order("E2E-1")
+    customer = customer_page(browser, url)
+    bar = customer.get_by_role("progressbar")
+    expect(bar).to_have_attribute("aria-valuenow", "1")
+    expect(bar).to_have_attribute("aria-valuetext", "Order received")
+    wait_live(customer)
+    customer.evaluate("window.__loads = performance.getEntriesByType('navigation').length")
+
+    staff = staff_page(browser, server)
+    staff.get_by_role("button", name="Advance order E2E-1 to Preparing").click()
+
+    expect(bar).to_have_attribute("aria-valuenow", "2", timeout=LIVE)
+    expect(bar).to_have_attribute("aria-valuetext", "Preparing")
+    expect(customer.locator("#announce")).to_have_text("Order E2E-1: Preparing")
+    assert customer.evaluate("window.__loads") == 1  # same document: no reload happened
+    expect(staff.locator("#flash")).to_have_text("Order E2E-1: Preparing.")
+
+    staff.get_by_role("button", name="Advance order E2E-1 to Baking").click()
+    expect(bar).to_have_attribute("aria-valuetext", "Baking", timeout=LIVE)
+    customer.context.close()
+    staff.context.close()
+
+
+def test_two_staff_tablets_stay_in_sync(browser, server) -> None:
+    server.new_order("E2E-2")
+    tablet_a = staff_page(browser, server, width=768)
+    tablet_b = staff_page(browser, server, width=1280)
+    wait_live(tablet_b)
+    tablet_a.get_by_role("button", name="Advance order E2E-2 to Preparing").click()
+    expect(tablet_b.get_by_role("button", name="Advance order E2E-2 to Baking")).to_be_visible(
+        timeout=LIVE
+    )
+    # An order created on one tablet appears on the other.
+    tablet_b.fill("#id_number", "E2E-3")
+    tablet_b.fill("#id_customer_name", "Ivan")
+    tablet_b.get_by_role("button", name="Create order").click()
+    expect(tablet_a.get_by_role("button", name="Advance order E2E-3 to Preparing")).to_be_visible(
+        timeout=LIVE
+    )
+    tablet_a.context.close()
+    tablet_b.context.close()
+
+
+def test_a_stale_tablet_gets_a_clear_message_and_a_fresh_board(browser, server) -> None:
+    server.new_order("E2E-4")
+    # This tablet's socket opens but never reaches the server: it misses every push.
+    tablet = staff_page(browser, server, deaf=True)
+    button = tablet.get_by_role("button", name="Advance order E2E-4 to Preparing")
+    expect(button).to_be_visible()
+    server.manage("shell", "-c", _ADVANCE_BY_BORIS % "E2E-4")
+    button.click()
+    expect(tablet.locator("#flash")).to_contain_text("already moved to “Preparing” by Boris")
+    expect(tablet.get_by_role("button", name="Advance order E2E-4 to Baking")).to_be_visible()
+    tablet.context.close()
+
+
+def test_the_customer_page_speaks_russian_and_fits_a_phone(browser, server) -> None:
+    url = server.new_order("E2E-5")
+    customer = customer_page(browser, url, locale="ru-RU")
+    expect(customer.get_by_role("progressbar")).to_have_attribute("aria-valuetext", "Заказ принят")
+    expect(customer.get_by_role("heading", level=1)).to_have_text("Заказ E2E-5")
+    width = customer.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+    customer.context.close()
+
+
+def test_screenshots_of_the_tracker_and_the_board(browser, server) -> None:
+    url = server.new_order("1050")
+    staff = staff_page(browser, server, width=1024)
+    staff.get_by_role("button", name="Advance order 1050 to Preparing").click()
+    expect(staff.get_by_role("button", name="Advance order 1050 to Baking")).to_be_visible()
+    customer = customer_page(browser, url)
+    wait_live(customer)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    customer.screenshot(path=SHOTS / "tracker-phone.png", full_page=True)
+    staff.screenshot(path=SHOTS / "board-tablet.png", full_page=True)
+    assert (SHOTS / "tracker-phone.png").stat().st_size > 10_000
+    customer.context.close()
+    staff.context.close()
+
+
+_ADVANCE_BY_BORIS = """
+from django.contrib.auth import get_user_model
+from orders import services
+from orders.models import Membership, Order
+boris, _ = get_user_model().objects.get_or_create(
+    username="boris", defaults={"first_name": "Boris"}
+)
+order = Order.objects.get(shop__slug="demo", number="%s")
+Membership.objects.get_or_create(user=boris, shop=order.shop)
+services.advance_order(order=order, by=boris, expected_version=order.version)
+"""
