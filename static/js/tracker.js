@@ -30,6 +30,7 @@
     var status = document.getElementById("live-status");
     var announce = document.getElementById("announce");
     var open = false;
+    var polling = false; // the socket is down but polls are getting through
     var lastUpdate = Date.now();
     var retries = 0;
     var wrapper = null;
@@ -55,10 +56,15 @@
       status.textContent = state === "live" ? text : text + " " + root.dataset.textUpdated + " " + ago() + ".";
     }
 
+    // What to say while the socket is not open.
+    function down() {
+      return !navigator.onLine ? "offline" : polling ? "polling" : "reconnecting";
+    }
+
     function updated(el) {
       lastUpdate = Date.now();
       if (announce && el && el.dataset.announce) announce.textContent = el.dataset.announce;
-      show(open ? "live" : navigator.onLine ? "polling" : "offline");
+      show(open ? "live" : down());
     }
 
     function resync() {
@@ -68,6 +74,7 @@
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
         .then(function (html) {
           var el = parse(html);
+          polling = !open;
           if (isNewer(el)) {
             htmx.swap(document.getElementById(el.id), html, { swapStyle: "outerHTML" });
             updated(document.getElementById(el.id));
@@ -76,7 +83,10 @@
             show(open ? "live" : "polling");
           }
         })
-        .catch(function () { show(navigator.onLine ? "reconnecting" : "offline"); });
+        .catch(function () {
+          polling = false;
+          show(down());
+        });
     }
 
     function reconnect() {
@@ -89,6 +99,7 @@
 
     root.addEventListener("htmx:wsOpen", function (e) {
       open = true;
+      polling = false;
       retries = 0;
       wrapper = e.detail.socketWrapper;
       show("live");
@@ -96,7 +107,7 @@
     root.addEventListener("htmx:wsClose", function (e) {
       open = false;
       wrapper = e.detail.socketWrapper;
-      show(navigator.onLine ? "reconnecting" : "offline");
+      show(down());
       var code = e.detail.event.code;
       if (HTMX_RECONNECTS.indexOf(code) < 0 && !finished()) reconnect();
     });
@@ -129,9 +140,8 @@
     // Polling fallback: whenever the socket is not open, fetch the same partial.
     setInterval(function () {
       if (!open && !document.hidden) resync();
-      else if (!open) show("reconnecting");
     }, pollMs);
-    setInterval(function () { if (!open) show(navigator.onLine ? "polling" : "offline"); }, 15000);
+    setInterval(function () { if (!open) show(down()); }, 15000);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) resync(); });
     window.addEventListener("online", function () { resync(); if (!open) reconnect(); });
     window.addEventListener("offline", function () { show("offline"); });

@@ -129,6 +129,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
+def polling_server(server: Server) -> Iterator[Server]:
+    """A second process on the same database whose pages poll every second."""
+    port = free_port()
+    env = {
+        **server.env,
+        "TRACKER_POLL_SECONDS": "1",
+        "TRACKER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    process = start_daphne(env, port)
+    yield Server(url=f"http://127.0.0.1:{port}", env=env, process=process)
+    stop(process)
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     need(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -154,10 +168,14 @@ def staff_page(
     return page
 
 
-def customer_page(browser: object, url: str, width: int = 390, locale: str = "en-US") -> object:
+def customer_page(
+    browser: object, url: str, width: int = 390, locale: str = "en-US", on_socket: object = None
+) -> object:
     context = browser.new_context(
         viewport={"width": width, "height": 844}, locale=locale, is_mobile=True, has_touch=True
     )
+    if on_socket is not None:
+        context.route_web_socket("**/ws/**", on_socket)
     page = context.new_page()
     page.goto(url)
     return page

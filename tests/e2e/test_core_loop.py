@@ -84,6 +84,56 @@ def test_the_customer_page_speaks_russian_and_fits_a_phone(browser, server) -> N
     customer.context.close()
 
 
+def test_the_page_reconnects_after_a_clean_close_and_resyncs(browser, server) -> None:
+    url = server.new_order("E2E-6")
+    sockets = []
+
+    def relay(ws: object) -> None:
+        sockets.append((ws, ws.connect_to_server()))
+
+    customer = customer_page(browser, url, on_socket=relay)
+    wait_live(customer)
+    # A clean close (1000), as Daphne's idle timeout or a deploy sends: htmx's
+    # ws extension alone would never reconnect after it.
+    page_side, server_side = sockets[0]
+    page_side.close(code=1000)
+    server_side.close(code=1000)
+    server.manage("shell", "-c", _ADVANCE_BY_BORIS % "E2E-6")  # a change it must not miss
+    bar = customer.get_by_role("progressbar")
+    expect(bar).to_have_attribute("aria-valuetext", "Preparing", timeout=LIVE)
+    wait_live(customer)
+    assert len(sockets) >= 2
+    customer.context.close()
+
+
+def test_the_page_polls_when_the_socket_cannot_connect(browser, polling_server) -> None:
+    url = polling_server.new_order("E2E-7")
+    customer = customer_page(browser, url, on_socket=lambda ws: ws.close())
+    bar = customer.get_by_role("progressbar")
+    expect(customer.locator("#live-status")).to_have_attribute(
+        "data-state", "polling", timeout=LIVE
+    )
+    polling_server.manage("shell", "-c", _ADVANCE_BY_BORIS % "E2E-7")
+    expect(bar).to_have_attribute("aria-valuetext", "Preparing", timeout=LIVE)
+    expect(customer.locator("#progress")).to_have_attribute("data-version", "2")
+    customer.context.close()
+
+
+@pytest.mark.parametrize("width", [768, 1280])
+def test_the_board_is_touch_friendly_at_tablet_widths(browser, server, width: int) -> None:
+    server.new_order(f"E2E-T{width}")
+    tablet = staff_page(browser, server, width=width)
+    sizes = tablet.evaluate(
+        """() => [...document.querySelectorAll('button, input:not([type=hidden]), select, summary')]
+             .filter(el => el.offsetParent !== null)
+             .map(el => [el.outerHTML.slice(0, 60), el.getBoundingClientRect().height])"""
+    )
+    small = [(html, h) for html, h in sizes if h < 48]
+    assert sizes and not small, small
+    assert tablet.evaluate("document.documentElement.scrollWidth") <= width
+    tablet.context.close()
+
+
 def test_screenshots_of_the_tracker_and_the_board(browser, server) -> None:
     url = server.new_order("1050")
     staff = staff_page(browser, server, width=1024)

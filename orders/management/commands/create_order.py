@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
 from django.urls import reverse
+from django.utils import translation
 
 from orders import services
 from orders.models import Shop
@@ -61,14 +62,16 @@ class Command(BaseCommand):
             if len(options[name]) > limit:
                 raise CommandError(f"--{name} is longer than {limit} characters")
         try:
-            order = services.create_order(
-                shop=shop,
-                workflow=workflow,
-                number=options["number"],
-                customer_name=options["customer"],
-                phone=options["phone"],
-                email=options["email"],
-            )
+            # The command speaks English throughout, service messages included.
+            with translation.override("en"):
+                order = services.create_order(
+                    shop=shop,
+                    workflow=workflow,
+                    number=options["number"],
+                    customer_name=options["customer"],
+                    phone=options["phone"],
+                    email=options["email"],
+                )
         except services.ActionRefused as refused:
             raise CommandError(refused.message) from None
         base = settings.TRACKER_PUBLIC_URL.rstrip("/")

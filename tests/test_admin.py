@@ -1,0 +1,63 @@
+import pytest
+from django.test import Client
+
+from orders.models import Order, Shop, Workflow
+
+
+@pytest.fixture
+def admin(admin_user: object) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(admin_user)
+    return client
+
+
+def test_admin_actions_change_orders_through_the_services(admin: Client, order: Order) -> None:
+    url = "/admin/orders/order/"
+    response = admin.post(url, {"action": "advance", "_selected_action": [order.pk]})
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.version == 2 and order.stage.position == 2
+    assert order.events.get(version=2).by_name == "admin"
+    admin.post(url, {"action": "cancel", "_selected_action": [order.pk]})
+    order.refresh_from_db()
+    assert order.state == "cancelled" and order.events.count() == 3
+
+
+def test_admin_shows_order_state_read_only(admin: Client, order: Order) -> None:
+    html = admin.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert 'name="stage"' not in html and 'name="version"' not in html
+    assert 'name="customer_name"' in html
+
+
+def test_admin_editing_an_order_cannot_change_its_stage(admin: Client, order: Order) -> None:
+    admin.post(
+        f"/admin/orders/order/{order.pk}/change/",
+        {
+            "number": "1042",
+            "customer_name": "Maria I.",
+            "phone": "",
+            "email": "",
+            "stage": order.workflow.stages.last().pk,
+            "version": 99,
+            "events-TOTAL_FORMS": 1,
+            "events-INITIAL_FORMS": 1,
+        },
+    )
+    order.refresh_from_db()
+    assert order.stage.position == 1 and order.version == 1
+
+
+def test_admin_installs_and_duplicates_workflows(admin: Client, db: None) -> None:
+    shop = Shop.objects.create(slug="new", name="New")
+    admin.post(
+        "/admin/orders/shop/", {"action": "install_templates", "_selected_action": [shop.pk]}
+    )
+    keys = set(shop.workflows.values_list("key", flat=True))
+    assert keys == {"pizza", "cafe", "shop", "drycleaning", "carrepair", "salon"}
+    for workflow in shop.workflows.all():
+        assert workflow.name_ru and workflow.name_en
+        assert all(s.name_ru and s.name_en for s in workflow.stages.all())
+    pizza = shop.workflows.get(key="pizza")
+    admin.post("/admin/orders/workflow/", {"action": "duplicate", "_selected_action": [pizza.pk]})
+    copy = Workflow.objects.get(shop=shop, key="pizza-2")
+    assert copy.stages.count() == pizza.stages.count()
