@@ -1,0 +1,110 @@
+"""Run N Daphne workers on one listening socket, restarting any that dies.
+
+    python -m tracker.serve --workers 4 --port 8000
+
+The parent binds the port once and every worker accepts on it (`daphne --fd`),
+so the kernel spreads connections and a page whose worker restarts reconnects
+to any live one. Several workers need REDIS_URL: the in-memory channel layer
+cannot carry a change from one process to another.
+"""
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from types import FrameType
+
+RESTART_BACKOFF_SECONDS = 1.0
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tracker.serve", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    parser.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="trust X-Forwarded-For/-Proto from the reverse proxy in front",
+    )
+    return parser.parse_args(argv)
+
+
+def worker_command(fd: int, proxy_headers: bool) -> list[str]:
+    command = [sys.executable, "-m", "daphne", "--fd", str(fd)]
+    if proxy_headers:
+        command.append("--proxy-headers")
+    # Websocket pings every 20 s keep proxies (nginx: 60 s idle) from cutting sockets.
+    command += ["--ping-interval", "20", "--ping-timeout", "30", "tracker.asgi:application"]
+    return command
+
+
+def spawn(command: list[str], fd: int) -> subprocess.Popen:
+    return subprocess.Popen(command, pass_fds=(fd,))  # noqa: S603 — our own fixed command
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if args.workers < 1:
+        print("serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not os.environ.get("REDIS_URL"):
+        print(
+            "serve: several workers need REDIS_URL; the in-memory channel layer would "
+            "lose every update that crosses processes. Set REDIS_URL or use --workers 1.",
+            file=sys.stderr,
+        )
+        return 2
+    listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((args.host, args.port))
+    except OSError as error:
+        print(f"serve: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 2
+    listener.listen(2048)
+    fd = listener.fileno()
+    os.set_inheritable(fd, True)
+    command = worker_command(fd, args.proxy_headers)
+
+    stopping = False
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    workers = [spawn(command, fd) for _ in range(args.workers)]
+    print(
+        f"serve: {args.workers} worker(s) on http://{args.host}:{args.port} "
+        f"(pids {' '.join(str(w.pid) for w in workers)})",
+        flush=True,
+    )
+    while not stopping:
+        for i, worker in enumerate(workers):
+            if worker.poll() is not None and not stopping:
+                print(
+                    f"serve: worker {worker.pid} exited ({worker.returncode}); restarting",
+                    flush=True,
+                )
+                time.sleep(RESTART_BACKOFF_SECONDS)  # a crash loop must not spin the CPU
+                workers[i] = spawn(command, fd)
+        time.sleep(0.5)
+    # Graceful: Daphne closes its sockets, pages reconnect elsewhere.
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
