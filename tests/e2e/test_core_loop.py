@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import customer_page, staff_page
+from tests.support.servers import customer_page, staff_page
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,181 @@
+"""A real Daphne process on a free port with its own SQLite file, and real Chromium."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.requirements import need
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("TRACKER_CHROMIUM", "/usr/bin/chromium")
+# Chromium as root on a closed network: no sandbox, no background connections.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict
+    process: subprocess.Popen
+
+    def manage(self, *args: str) -> str:
+        """Run a management command against this server's database; return its stdout."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stdout
+
+    def new_order(self, number: str, workflow: str = "pizza") -> str:
+        out = self.manage(
+            "create_order",
+            "--shop",
+            "demo",
+            "--number",
+            number,
+            "--customer",
+            "Maria Ivanova",
+            "--workflow",
+            workflow,
+        )
+        return out.strip().splitlines()[-1]
+
+
+def start_daphne(env: dict, port: int, timeout: float = 30) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "tracker.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    listening = threading.Event()
+
+    def watch() -> None:
+        for line in process.stderr:  # Daphne says when it listens; keep draining after.
+            if "Listening on TCP address" in line:
+                listening.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    if not listening.wait(timeout):
+        process.kill()
+        raise RuntimeError(f"Daphne did not start listening on port {port} within {timeout}s")
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'db.sqlite3'}",
+        "REDIS_URL": "",
+        "DEBUG": "true",
+        "TRACKER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # Only the websocket can move the bar within a test: polling is far away.
+        "TRACKER_POLL_SECONDS": "600",
+    }
+    srv = Server(url=f"http://127.0.0.1:{port}", env=env, process=None)
+    srv.manage("migrate", "--noinput")
+    srv.manage("seed_demo")
+    srv.process = start_daphne(env, port)
+    yield srv
+    stop(srv.process)
+
+
+@pytest.fixture(scope="session")
+def polling_server(server: Server) -> Iterator[Server]:
+    """A second process on the same database whose pages poll every second."""
+    port = free_port()
+    env = {
+        **server.env,
+        "TRACKER_POLL_SECONDS": "1",
+        "TRACKER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    process = start_daphne(env, port)
+    yield Server(url=f"http://127.0.0.1:{port}", env=env, process=process)
+    stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    need(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def staff_page(
+    browser: object, server: Server, width: int = 1024, locale: str = "en-US", deaf: bool = False
+) -> object:
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale)
+    if deaf:
+        context.route_web_socket("**/ws/**", lambda ws: None)
+    page = context.new_page()
+    page.goto(server.url + "/staff/login/")
+    page.fill("#id_username", "demo")
+    page.fill("#id_password", "demo")
+    page.click("button[type=submit], form.login button")
+    page.wait_for_url("**/staff/demo/")
+    return page
+
+
+def customer_page(
+    browser: object, url: str, width: int = 390, locale: str = "en-US", on_socket: object = None
+) -> object:
+    context = browser.new_context(
+        viewport={"width": width, "height": 844}, locale=locale, is_mobile=True, has_touch=True
+    )
+    if on_socket is not None:
+        context.route_web_socket("**/ws/**", on_socket)
+    page = context.new_page()
+    page.goto(url)
+    return page
