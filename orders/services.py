@@ -39,13 +39,13 @@ def actor_name(by: Actor) -> str:
 
 
 def _lock(order: Order, expected_version: int) -> Order:
-    # select_for_update serialises concurrent taps on PostgreSQL; on SQLite the
-    # write lock does the same. The version check then refuses every loser.
-    locked = (
-        Order.objects.select_for_update()
-        .select_related("stage", "workflow", "shop")
-        .get(pk=order.pk)
-    )
+    # Lock the order row alone, then read it with its relations. A locking query
+    # with joins also locks the shop's row (serialising every tap of a shop) and,
+    # under contention, PostgreSQL's recheck of the joined rows returned no row
+    # at all (a 500 for the losers of a double tap). On SQLite the write lock
+    # serialises instead. The version check then refuses every loser.
+    list(Order.objects.select_for_update().filter(pk=order.pk).values_list("pk"))
+    locked = Order.objects.select_related("stage", "workflow", "shop").get(pk=order.pk)
     if locked.version != expected_version:
         raise StaleVersion(_stale_message(locked), locked)
     return locked

@@ -1,0 +1,231 @@
+"""Two real Daphne processes sharing real PostgreSQL and Redis."""
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.requirements import need
+from tests.support.servers import ROOT, customer_page, free_port, staff_page, start_daphne, stop
+
+POSTGRES = os.environ.get(
+    "TRACKER_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+REDIS = os.environ.get("TRACKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+LIVE = 10_000
+
+
+def reachable(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Node:
+    url: str
+    port: int
+    process: subprocess.Popen
+
+
+@dataclass
+class Cluster:
+    env: dict
+    a: Node
+    b: Node
+    database_url: str
+
+    def manage(self, *args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+
+    def new_order(self, number: str, on: Node) -> str:
+        out = self.manage(
+            "create_order", "--shop", "demo", "--number", number, "--customer", "Maria"
+        )
+        return on.url + urllib.parse.urlsplit(out.strip().splitlines()[-1]).path
+
+    def sql(self, query: str, *params: object) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.database_url) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def restart(self, node: Node) -> None:
+        stop(node.process)
+        node.process = start_daphne(self.env, node.port)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    need(reachable(POSTGRES), f"PostgreSQL not reachable at {POSTGRES}")
+    need(reachable(REDIS), f"Redis not reachable at {REDIS}")
+    import psycopg
+
+    name = f"tracker_cluster_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database_url = urllib.parse.urlsplit(POSTGRES)._replace(path=f"/{name}").geturl()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS,
+        "CHANNEL_LAYER_PREFIX": f"tracker-test-{uuid.uuid4().hex[:8]}",
+        "DEBUG": "true",
+        "TRACKER_POLL_SECONDS": "600",  # only the sockets may deliver in these tests
+    }
+    nodes = []
+    try:
+        cluster = Cluster(env=env, a=None, b=None, database_url=database_url)
+        cluster.manage("migrate", "--noinput")
+        cluster.manage("seed_demo")
+        for _ in range(2):
+            port = free_port()
+            nodes.append(Node(f"http://127.0.0.1:{port}", port, start_daphne(env, port)))
+        cluster.a, cluster.b = nodes
+        yield cluster
+    finally:
+        for node in nodes:
+            stop(node.process)
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def signed_in_opener(node: Node) -> tuple[urllib.request.OpenerDirector, str]:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(node.url + "/staff/login/", timeout=10)
+    csrf = next(c.value for c in jar if c.name == "csrftoken")
+    body = urllib.parse.urlencode(
+        {"username": "demo", "password": "demo", "csrfmiddlewaretoken": csrf}
+    ).encode()
+    opener.open(urllib.request.Request(node.url + "/staff/login/", data=body), timeout=10)
+    assert any(c.name == "sessionid" for c in jar), "sign-in failed"
+    csrf = next(c.value for c in jar if c.name == "csrftoken")
+    return opener, csrf
+
+
+def test_an_advance_on_one_process_reaches_a_watcher_on_the_other(browser, cluster) -> None:
+    url = cluster.new_order("C-1", on=cluster.b)
+    customer = customer_page(browser, url)
+    expect(customer.locator("#live-status")).to_have_attribute("data-state", "live", timeout=LIVE)
+    staff = staff_page(browser, _as_server(cluster.a))
+    staff.get_by_role("button", name="Advance order C-1 to Preparing").click()
+    expect(customer.get_by_role("progressbar")).to_have_attribute(
+        "aria-valuetext", "Preparing", timeout=LIVE
+    )
+    customer.context.close()
+    staff.context.close()
+
+
+def test_twenty_simultaneous_taps_with_one_version_apply_exactly_once(cluster) -> None:
+    cluster.new_order("C-2", on=cluster.a)
+    (pk,) = cluster.sql(
+        "SELECT o.id FROM orders_order o JOIN orders_shop s ON s.id = o.shop_id "
+        "WHERE s.slug = 'demo' AND o.number = 'C-2'"
+    )[0]
+    clients = [signed_in_opener(cluster.a if i % 2 else cluster.b) for i in range(20)]
+    nodes = [cluster.a if i % 2 else cluster.b for i in range(20)]
+    barrier = threading.Barrier(20, timeout=30)
+    results: list[tuple[int, str]] = [None] * 20
+
+    def tap(i: int) -> None:
+        opener, csrf = clients[i]
+        request = urllib.request.Request(
+            f"{nodes[i].url}/staff/orders/{pk}/advance/",
+            data=b"version=1",
+            headers={"X-CSRFToken": csrf, "HX-Request": "true", "Accept-Language": "en"},
+        )
+        barrier.wait()
+        try:
+            with opener.open(request, timeout=30) as response:
+                results[i] = (response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            results[i] = (error.code, error.read().decode())
+
+    threads = [threading.Thread(target=tap, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    statuses = sorted(status for status, _ in results)
+    errors = [html for status, html in results if status == 500]
+    assert not errors, re.findall(r'exception_value">(.*?)<', errors[0], re.S)
+    assert statuses == [200] + [409] * 19, statuses
+    refusals = [html for status, html in results if status == 409]
+    assert all(re.search(r"already moved to “Preparing” by Demo", h) for h in refusals)
+    assert cluster.sql(
+        "SELECT version, kind FROM orders_orderevent WHERE order_id = %s ORDER BY version", pk
+    ) == [(1, "created"), (2, "advanced")]
+    assert cluster.sql("SELECT version FROM orders_order WHERE id = %s", pk) == [(2,)]
+
+
+def test_restarting_one_process_drops_only_its_sockets_and_its_pages_resync(
+    browser, cluster
+) -> None:
+    sockets = {"a": 0, "b": 0}
+
+    def counting(key: str) -> object:
+        def relay(ws: object) -> None:
+            sockets[key] += 1
+            ws.connect_to_server()
+
+        return relay
+
+    url_a = cluster.new_order("C-3", on=cluster.a)
+    url_b = url_a.replace(cluster.a.url, cluster.b.url)
+    on_a = customer_page(browser, url_a, on_socket=counting("a"))
+    on_b = customer_page(browser, url_b, on_socket=counting("b"))
+    for page in (on_a, on_b):
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=LIVE)
+
+    stop(cluster.b.process)
+    expect(on_b.locator("#live-status")).not_to_have_attribute("data-state", "live", timeout=LIVE)
+    cluster.manage("shell", "-c", _ADVANCE % "C-3")  # committed while B is down
+    # A's page hears it live, on its first and only socket.
+    expect(on_a.get_by_role("progressbar")).to_have_attribute(
+        "aria-valuetext", "Preparing", timeout=LIVE
+    )
+    expect(on_b.get_by_role("progressbar")).to_have_attribute("aria-valuetext", "Order received")
+    cluster.b.process = start_daphne(cluster.env, cluster.b.port)
+    expect(on_b.get_by_role("progressbar")).to_have_attribute(
+        "aria-valuetext",
+        "Preparing",
+        timeout=40_000,  # reconnect backoff may reach ~16 s
+    )
+    assert sockets["a"] == 1 and sockets["b"] >= 2
+    on_a.context.close()
+    on_b.context.close()
+
+
+def _as_server(node: Node) -> object:
+    return type("S", (), {"url": node.url})()
+
+
+_ADVANCE = """
+from orders import services
+from orders.models import Order
+order = Order.objects.get(shop__slug="demo", number="%s")
+services.advance_order(order=order, by=None, expected_version=order.version)
+"""
