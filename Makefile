@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test lint format messages clean
+.PHONY: setup run serve test bench lint format messages clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Tracker needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -26,6 +26,15 @@ run: setup
 
 test: setup
 	$(VENV)/bin/pytest
+
+# Production-style: N Daphne workers on one port (needs REDIS_URL for N > 1); see docs/DEPLOY.md.
+WORKERS ?= 2
+serve: setup
+	$(PY) -m tracker.serve --workers $(WORKERS) --host $(HOST) --port $(PORT) --proxy-headers
+
+# Not part of `make test`: measures this machine and rewrites docs/BENCHMARKS.md.
+bench: setup
+	$(PY) -m bench.run
 
 lint: setup
 	$(VENV)/bin/ruff format --check .
