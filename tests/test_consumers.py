@@ -5,6 +5,7 @@ from django.test import Client
 
 from orders import services
 from orders.models import Order
+from tests.support.requirements import need
 from tracker.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -189,3 +190,37 @@ async def test_staff_socket_hears_new_orders_of_its_shop_only(
     assert "1043" in board and "X-1" not in board
     assert await ws.receive_nothing(timeout=0.2)
     await ws.disconnect()
+
+
+async def test_a_connect_burst_larger_than_the_redis_pool_loses_no_socket(
+    order: Order, settings: object
+) -> None:
+    """REALTIME_NOTES: redis-py raises past its pool; 300 connects on a pool of 50 must all work."""
+    import asyncio
+    import os
+
+    from channels.layers import channel_layers
+
+    from tests.e2e.test_cluster import reachable
+
+    redis_url = os.environ.get("TRACKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    need(reachable(redis_url), f"Redis not reachable at {redis_url}")
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": redis_url, "max_connections": 50}],
+                "prefix": f"tracker-burst-{os.getpid()}",
+            },
+        }
+    }
+    channel_layers.backends.clear()
+    sockets = [track_socket(order.token) for _ in range(300)]
+    try:
+        results = await asyncio.gather(*(ws.connect(timeout=30) for ws in sockets))
+        assert all(connected for connected, _ in results)
+        snapshots = await asyncio.gather(*(ws.receive_from(timeout=30) for ws in sockets))
+        assert all('data-version="1"' in html for html in snapshots)
+    finally:
+        await asyncio.gather(*(ws.disconnect() for ws in sockets))
+        channel_layers.backends.clear()

@@ -2,7 +2,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.utils import timezone, translation
 
@@ -16,22 +16,6 @@ def _english() -> None:
     # Messages are asserted in English here; Russian has its own test below.
     with translation.override("en"):
         yield
-
-
-def listen(group: str) -> str:
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
-    return channel
-
-
-def received(channel: str, timeout: float = 2.0) -> dict:
-    layer = get_channel_layer()
-
-    async def _get() -> dict:
-        return await asyncio.wait_for(layer.receive(channel), timeout)
-
-    return async_to_sync(_get)()
 
 
 def kinds(order: Order) -> list[str]:
@@ -78,14 +62,12 @@ def test_create_order_refuses_a_workflow_of_another_shop(shop, other_shop, staff
     assert not Order.objects.exists()
 
 
-def test_advance_moves_one_stage_records_an_event_and_broadcasts(
+def test_advance_moves_one_stage_and_records_an_event(
     order: Order, staff, django_capture_on_commit_callbacks
 ) -> None:
-    watcher = listen(order_group(order.token, "en"))
-    board = listen(board_group(order.shop_id, "en"))
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks() as callbacks:
         services.advance_order(order=order, by=staff, expected_version=1)
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # the broadcast, scheduled for after the commit
     order.refresh_from_db()
     assert order.stage.name_en == "Preparing"
     assert order.version == 2
@@ -96,9 +78,25 @@ def test_advance_moves_one_stage_records_an_event_and_broadcasts(
         staff,
         "Anna",
     )
-    pushed = received(watcher)["html"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_advance_broadcasts_to_watchers_and_the_board_after_commit(
+    order: Order, staff
+) -> None:
+    # Listen on the real layer from this event loop; the broadcast's async_to_sync
+    # runs on this same loop, which the Pub/Sub layer requires.
+    layer = get_channel_layer()
+    watcher, board = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add(order_group(order.token, "en"), watcher)
+    await layer.group_add(board_group(order.shop_id, "en"), board)
+    await database_sync_to_async(services.advance_order)(order=order, by=staff, expected_version=1)
+    pushed = (await asyncio.wait_for(layer.receive(watcher), 5))["html"]
     assert 'data-version="2"' in pushed and 'aria-valuetext="Preparing"' in pushed
-    assert "Preparing" in received(board)["html"]
+    assert "Preparing" in (await asyncio.wait_for(layer.receive(board), 5))["html"]
+    await layer.group_discard(order_group(order.token, "en"), watcher)
+    await layer.group_discard(board_group(order.shop_id, "en"), board)
 
 
 def test_advance_refuses_a_stale_version_and_names_who_moved_it(order: Order, staff) -> None:

@@ -30,13 +30,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="trust X-Forwarded-For/-Proto from the reverse proxy in front",
     )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="print an access line per request (off by default: paths carry tracking tokens)",
+    )
     return parser.parse_args(argv)
 
 
-def worker_command(fd: int, proxy_headers: bool) -> list[str]:
+def worker_command(fd: int, proxy_headers: bool, access_log: bool) -> list[str]:
     command = [sys.executable, "-m", "daphne", "--fd", str(fd)]
     if proxy_headers:
         command.append("--proxy-headers")
+    # Verbosity 0 drops Daphne's access lines; its warnings and our JSON logs remain.
+    command += ["--access-log", "-"] if access_log else ["-v", "0"]
     # Websocket pings every 20 s keep proxies (nginx: 60 s idle) from cutting sockets.
     command += ["--ping-interval", "20", "--ping-timeout", "30", "tracker.asgi:application"]
     return command
@@ -68,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     listener.listen(2048)
     fd = listener.fileno()
     os.set_inheritable(fd, True)
-    command = worker_command(fd, args.proxy_headers)
+    command = worker_command(fd, args.proxy_headers, args.access_log)
 
     stopping = False
 

@@ -229,3 +229,36 @@ from orders.models import Order
 order = Order.objects.get(shop__slug="demo", number="%s")
 services.advance_order(order=order, by=None, expected_version=order.version)
 """
+
+
+def test_the_serve_launcher_runs_two_workers_and_replaces_a_dead_one(cluster) -> None:
+    import json
+    import signal
+
+    port = free_port()
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "tracker.serve", "--workers", "2", "--port", str(port)],
+        cwd=ROOT,
+        env=cluster.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        first = launcher.stdout.readline()
+        assert "2 worker(s)" in first, first
+        pids = [int(p) for p in re.search(r"pids ([\d ]+)", first).group(1).split()]
+
+        def health() -> dict:
+            # The port is bound before the workers start: a request waits in the backlog.
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as r:
+                return json.loads(r.read())
+
+        assert health()["status"] == "ok"
+        os.kill(pids[0], signal.SIGKILL)
+        line = launcher.stdout.readline()
+        assert f"worker {pids[0]} exited" in line and "restarting" in line
+        assert all(health()["status"] == "ok" for _ in range(10))
+    finally:
+        launcher.terminate()
+        assert launcher.wait(timeout=30) == 0
