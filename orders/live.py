@@ -32,9 +32,11 @@ def board_group(shop_id: int, lang: str) -> str:
 
 
 def _segments(order: Order, stages: list[Stage], events: list[OrderEvent]) -> list[dict]:
+    # When each stage was (last) arrived at by moving forward; an undo returns to
+    # a stage that keeps its original time, and a cancel arrives nowhere.
     reached: dict[int, object] = {}
     for event in events:
-        if event.kind != OrderEvent.Kind.CANCELLED:
+        if event.kind in (OrderEvent.Kind.CREATED, *UNDOABLE):
             reached[event.stage_id] = event.created_at
     segments = []
     for stage in stages:

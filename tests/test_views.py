@@ -315,3 +315,21 @@ def test_stored_strings_are_shown_escaped(staff_client: Client, shop, client: Cl
     for html in (board, track):
         assert "<script>alert(1)</script>" not in html and "<b>9</b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in board
+
+
+def test_an_undo_keeps_the_time_the_stage_was_first_reached(
+    client: Client, order: Order, staff
+) -> None:
+    import zoneinfo
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    two_hours_ago = timezone.now() - timedelta(hours=2)
+    order.events.filter(version=1).update(created_at=two_hours_ago)
+    order = services.advance_order(order=order, by=staff, expected_version=1)
+    services.undo_order(order=order, by=staff, expected_version=2)
+    html = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    local = timezone.localtime(two_hours_ago, zoneinfo.ZoneInfo(order.shop.timezone))
+    assert html.count("<time datetime=") == 1  # only the current, first stage
+    assert f"{local:%H:%M}</time>" in html
