@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
@@ -48,7 +49,7 @@ def _board_page(
             **board_context(shop),
             "form": form or OrderCreateForm(shop),
             "lang": get_language(),
-            "poll_seconds": 5,
+            "poll_seconds": settings.TRACKER_POLL_SECONDS,
         }
         return render(request, "orders/board.html", context, status=status)
 

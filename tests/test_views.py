@@ -333,3 +333,14 @@ def test_an_undo_keeps_the_time_the_stage_was_first_reached(
     local = timezone.localtime(two_hours_ago, zoneinfo.ZoneInfo(order.shop.timezone))
     assert html.count("<time datetime=") == 1  # only the current, first stage
     assert f"{local:%H:%M}</time>" in html
+
+
+def test_the_pages_poll_at_the_configured_interval(
+    client: Client, staff_client: Client, order: Order, settings
+) -> None:
+    settings.TRACKER_POLL_SECONDS = 7
+    for html in (
+        client.get(f"/t/{order.token}/").content.decode(),
+        staff_client.get(reverse("orders:shop_board", args=["pizzeria"])).content.decode(),
+    ):
+        assert 'data-poll-seconds="7"' in html
