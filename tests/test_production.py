@@ -141,7 +141,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 # --- health and logs, in process ---------------------------------------------------
 
 
-def test_healthz_is_ok_when_database_and_layer_answer(client: Client, db: None) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_healthz_is_ok_when_database_and_layer_answer(client: Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() | {"ms": 0} == {
@@ -152,7 +153,8 @@ def test_healthz_is_ok_when_database_and_layer_answer(client: Client, db: None) 
     }
 
 
-def test_healthz_says_which_part_failed(client: Client, db: None, settings) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_healthz_says_which_part_failed(client: Client, settings) -> None:
     from channels.layers import channel_layers
 
     settings.CHANNEL_LAYERS = {
@@ -171,11 +173,13 @@ def test_healthz_says_which_part_failed(client: Client, db: None, settings) -> N
     assert body["database"] == "ok" and body["channel_layer"].startswith("failed")
 
 
-def test_healthz_refuses_post(client: Client, db: None) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_healthz_refuses_post(client: Client) -> None:
     assert client.post("/healthz").status_code == 405
 
 
-def test_request_id_is_taken_from_the_proxy_or_made(client: Client, db: None) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_request_id_is_taken_from_the_proxy_or_made(client: Client) -> None:
     assert client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
     made = client.get("/healthz", HTTP_X_REQUEST_ID="<bad id>")["X-Request-ID"]
     assert made != "<bad id>" and len(made) == 16

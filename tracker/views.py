@@ -1,7 +1,7 @@
 import asyncio
 import time
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -12,6 +12,8 @@ CHECK_TIMEOUT = 2.0
 
 
 def _database() -> None:
+    # Run through database_sync_to_async, which closes the thread's connection
+    # afterwards; plain sync_to_async left one open per worker thread.
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
 
@@ -37,7 +39,7 @@ async def healthz(request: HttpRequest) -> JsonResponse:
     started = time.monotonic()
     checks = {}
     for name, check in (
-        ("database", lambda: asyncio.wait_for(sync_to_async(_database)(), CHECK_TIMEOUT)),
+        ("database", lambda: asyncio.wait_for(database_sync_to_async(_database)(), CHECK_TIMEOUT)),
         ("channel_layer", lambda: asyncio.wait_for(_channel_layer(), CHECK_TIMEOUT)),
     ):
         try:
