@@ -1,4 +1,7 @@
+from datetime import datetime, time, timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Order, Shop, Workflow
@@ -44,4 +47,47 @@ class VersionForm(forms.Form):
 
 
 class CancelForm(VersionForm):
-    reason = forms.CharField(label=_("Reason"), max_length=200)
+    reason = forms.CharField(label=_("Reason for the customer"), max_length=200)
+
+
+def _next_occurrence(moment: time) -> datetime:
+    """A wall-clock time in the active (shop's) time zone: today, or tomorrow if passed."""
+    now = timezone.localtime()
+    candidate = timezone.make_aware(datetime.combine(now.date(), moment))
+    return candidate if candidate > now else candidate + timedelta(days=1)
+
+
+class DelayForm(VersionForm):
+    reason = forms.CharField(label=_("Why is it late?"), max_length=200)
+    action = forms.CharField(label=_("What are we doing about it?"), max_length=200, required=False)
+    new_time = forms.TimeField(label=_("New time (optional)"), required=False)
+
+    def clean_new_time(self) -> datetime | None:
+        moment = self.cleaned_data.get("new_time")
+        return _next_occurrence(moment) if moment else None
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("Note"), max_length=500)
+    public = forms.BooleanField(label=_("Show to the customer"), required=False)
+
+
+class PromiseForm(VersionForm):
+    """A promised time (only "until") or window; all empty withdraws the promise."""
+
+    day = forms.DateField(label=_("Day"), required=False)
+    start = forms.TimeField(label=_("From"), required=False)
+    end = forms.TimeField(label=_("Until"), required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        day, start, end = data.pop("day", None), data.get("start"), data.get("end")
+        if not (day or start or end):
+            data["start"] = data["end"] = None
+            return data
+        if end is None:
+            raise forms.ValidationError(_("Give at least the time it will be ready by."))
+        day = day or timezone.localdate()
+        data["end"] = timezone.make_aware(datetime.combine(day, end))
+        data["start"] = timezone.make_aware(datetime.combine(day, start)) if start else data["end"]
+        return data

@@ -7,7 +7,7 @@ every watcher in the group: per-message work in the consumers stays tiny.
 import logging
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -58,16 +58,48 @@ def _segments(order: Order, stages: list[Stage], events: list[OrderEvent]) -> li
     return segments
 
 
+def estimate(order: Order, stages: list[Stage]) -> datetime | None:
+    """When the order should be done, recalculated on every change; never in the past.
+
+    A delay's new time wins; a delay without one means no honest estimate exists.
+    """
+    if order.is_finished:
+        return None
+    if order.is_delayed:
+        return order.delay_until
+    now = timezone.now()
+    since = order.stage_since or order.created_at
+    current_done = max(since + timedelta(minutes=order.stage.expected_minutes), now)
+    later = sum(s.expected_minutes for s in stages if s.position > order.stage.position)
+    return current_done + timedelta(minutes=later)
+
+
+def is_late(order: Order, eta: datetime | None) -> bool:
+    """Behind its promise: past the promised end, or expected after it."""
+    if order.promise_end is None or order.is_finished:
+        return False
+    return timezone.now() > order.promise_end or (eta is not None and eta > order.promise_end)
+
+
 def progress_context(order: Order) -> dict:
     stages = list(order.workflow.stages.all())
-    events = list(order.events.only("kind", "stage_id", "created_at").order_by("version"))
+    # Stage events for the bar, and customer-visible notes. Staff-only notes are
+    # filtered out here, in the query, so no public render can ever see them.
+    events = list(
+        order.events.filter(public=True)
+        .only("kind", "stage_id", "created_at", "text")
+        .order_by("version")
+    )
     position = next((i for i, s in enumerate(stages, 1) if s.pk == order.stage_id), 1)
+    eta = estimate(order, stages)
     return {
         "order": order,
         "shop": order.shop,
         "segments": _segments(order, stages, events),
         "stage_count": len(stages),
         "position": position,
+        "eta": eta,
+        "notes": [e for e in reversed(events) if e.kind == OrderEvent.Kind.NOTE][:5],
     }
 
 
@@ -92,6 +124,12 @@ def board_context(shop: Shop) -> dict:
         .select_related("stage", "workflow")
         .order_by("created_at", "pk")
     )
+    # The newest note of each order (staff-only ones included: this is the staff board).
+    notes: dict[int, OrderEvent] = {}
+    for note in OrderEvent.objects.filter(order__in=orders, kind=OrderEvent.Kind.NOTE).order_by(
+        "version"
+    ):
+        notes[note.order_id] = note
     stages_by_workflow: dict[int, list[Stage]] = defaultdict(list)
     for stage in Stage.objects.filter(workflow__shop=shop).order_by("position"):
         stages_by_workflow[stage.workflow_id].append(stage)
@@ -99,8 +137,12 @@ def board_context(shop: Shop) -> dict:
     for order in orders:
         stages = stages_by_workflow[order.workflow_id]
         later = [s for s in stages if s.position > order.stage.position]
+        eta = estimate(order, stages)
         cards.append(
             {
+                "eta": eta,
+                "late": is_late(order, eta),
+                "note": notes.get(order.pk),
                 "order": order,
                 "next_stage": later[0] if later and not order.is_finished else None,
                 "position": next((i for i, s in enumerate(stages, 1) if s.pk == order.stage_id), 1),

@@ -146,6 +146,7 @@ class Stage(models.Model):
 class Order(models.Model):
     class State(models.TextChoices):
         ACTIVE = "active", _("active")
+        DELAYED = "delayed", _("delayed")
         COMPLETED = "completed", _("completed")
         CANCELLED = "cancelled", _("cancelled")
 
@@ -159,8 +160,17 @@ class Order(models.Model):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    # When the current stage was reached (moving forward): the ETA counts from here.
+    stage_since = models.DateTimeField(null=True, blank=True)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ACTIVE)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
+    # A promise made to the customer (a time: start == end; or a window); it wins over the ETA.
+    promise_start = models.DateTimeField(_("promised from"), null=True, blank=True)
+    promise_end = models.DateTimeField(_("promised by"), null=True, blank=True)
+    # An honest delay: why, what the shop is doing about it, and the new time.
+    delay_reason = models.CharField(_("delay reason"), max_length=200, blank=True)
+    delay_action = models.CharField(_("what we are doing"), max_length=200, blank=True)
+    delay_until = models.DateTimeField(_("new time"), null=True, blank=True)
     # Copy of the newest event's kind, so the board knows what Undo may do without a query.
     last_action = models.CharField(max_length=12, blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -186,7 +196,11 @@ class Order(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.state != self.State.ACTIVE
+        return self.state in (self.State.COMPLETED, self.State.CANCELLED)
+
+    @property
+    def is_delayed(self) -> bool:
+        return self.state == self.State.DELAYED
 
 
 class OrderEvent(models.Model):
@@ -198,6 +212,10 @@ class OrderEvent(models.Model):
         COMPLETED = "completed", _("completed")
         UNDONE = "undone", _("undone")
         CANCELLED = "cancelled", _("cancelled")
+        DELAYED = "delayed", _("delayed")
+        RESUMED = "resumed", _("resumed")
+        NOTE = "note", _("note")
+        PROMISED = "promised", _("promised")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     version = models.PositiveIntegerField()
@@ -208,6 +226,8 @@ class OrderEvent(models.Model):
     )
     by_name = models.CharField(max_length=150, blank=True)
     text = models.CharField(max_length=500, blank=True)
+    # Staff-only notes are never rendered on a public page, the embed or a customer socket.
+    public = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

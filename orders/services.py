@@ -4,7 +4,7 @@ Each action, in one transaction: locks the row, checks the version the caller sa
 writes the new state and one OrderEvent, and schedules the broadcast on commit.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -17,6 +17,9 @@ from .live import broadcast_order
 from .models import Order, OrderEvent, Shop, Stage, Workflow
 
 Actor = AbstractBaseUser | AnonymousUser | None
+
+
+FORWARD = (OrderEvent.Kind.CREATED, OrderEvent.Kind.ADVANCED, OrderEvent.Kind.COMPLETED)
 
 
 class ActionRefused(Exception):
@@ -38,7 +41,7 @@ def actor_name(by: Actor) -> str:
     return by.get_full_name() or by.get_username()
 
 
-def _lock(order: Order, expected_version: int) -> Order:
+def _lock(order: Order, expected_version: int | None) -> Order:
     # Lock the order row alone, then read it with its relations. A locking query
     # with joins also locks the shop's row (serialising every tap of a shop) and,
     # under contention, PostgreSQL's recheck of the joined rows returned no row
@@ -46,7 +49,7 @@ def _lock(order: Order, expected_version: int) -> Order:
     # serialises instead. The version check then refuses every loser.
     list(Order.objects.select_for_update().filter(pk=order.pk).values_list("pk"))
     locked = Order.objects.select_related("stage", "workflow", "shop").get(pk=order.pk)
-    if locked.version != expected_version:
+    if expected_version is not None and locked.version != expected_version:
         raise StaleVersion(_stale_message(locked), locked)
     return locked
 
@@ -65,7 +68,9 @@ def _stale_message(order: Order) -> str:
     return _("Order %(number)s was already changed by %(who)s; it is at “%(stage)s”.") % params
 
 
-def _record(order: Order, kind: str, by: Actor, fields: list[str], text: str = "") -> Order:
+def _record(
+    order: Order, kind: str, by: Actor, fields: list[str], text: str = "", public: bool = True
+) -> Order:
     order.version += 1
     order.last_action = kind
     order.save(update_fields=[*fields, "version", "last_action", "updated_at"])
@@ -77,13 +82,14 @@ def _record(order: Order, kind: str, by: Actor, fields: list[str], text: str = "
         by=by if by is not None and by.is_authenticated else None,
         by_name=actor_name(by),
         text=text,
+        public=public,
     )
     # After commit only, and robust: a dead channel layer never undoes a tap.
     transaction.on_commit(partial(broadcast_order, order.pk), robust=True)
     return order
 
 
-def _require_active(order: Order) -> None:
+def _require_open(order: Order) -> None:
     if order.state == Order.State.CANCELLED:
         raise ActionRefused(_("Order %(number)s is cancelled.") % {"number": order.number}, order)
     if order.state == Order.State.COMPLETED:
@@ -130,6 +136,7 @@ def create_order(
                 phone=phone.strip(),
                 email=email.strip(),
                 stage=first,
+                stage_since=timezone.now(),
                 version=0,
             )
     except IntegrityError:
@@ -139,24 +146,34 @@ def create_order(
     return _record(order, OrderEvent.Kind.CREATED, by, fields=[])
 
 
+def _clear_delay(order: Order) -> list[str]:
+    order.delay_reason = order.delay_action = ""
+    order.delay_until = None
+    return ["delay_reason", "delay_action", "delay_until"]
+
+
 @transaction.atomic
 def advance_order(*, order: Order, by: Actor, expected_version: int) -> Order:
     order = _lock(order, expected_version)
-    _require_active(order)
+    _require_open(order)
     target = next_stage(order)
     if target is None:
         raise ActionRefused(
             _("Order %(number)s is already at its last stage.") % {"number": order.number}, order
         )
     order.stage = target
+    order.stage_since = timezone.now()
+    # Moving on ends a delay: the bar itself now tells the customer it moves again.
+    fields = ["stage", "stage_since", "state", *_clear_delay(order)]
+    order.state = Order.State.ACTIVE
     kind = OrderEvent.Kind.ADVANCED
     if next_stage(order) is None:
         order.state = Order.State.COMPLETED
         kind = OrderEvent.Kind.COMPLETED
-    return _record(order, kind, by, fields=["stage", "state"])
+    return _record(order, kind, by, fields=fields)
 
 
-def undo_deadline(event: OrderEvent) -> "timezone.datetime":
+def undo_deadline(event: OrderEvent) -> datetime:
     return event.created_at + timedelta(seconds=settings.TRACKER_UNDO_SECONDS)
 
 
@@ -185,8 +202,11 @@ def undo_order(*, order: Order, by: Actor, expected_version: int) -> Order:
         .first()
     )
     order.stage = previous
+    # Back to the time the stage was first reached, so the ETA stays honest.
+    arrived = order.events.filter(stage=previous, kind__in=FORWARD).order_by("-version").first()
+    order.stage_since = arrived.created_at if arrived else order.created_at
     order.state = Order.State.ACTIVE
-    return _record(order, OrderEvent.Kind.UNDONE, by, fields=["stage", "state"])
+    return _record(order, OrderEvent.Kind.UNDONE, by, fields=["stage", "stage_since", "state"])
 
 
 @transaction.atomic
@@ -195,9 +215,76 @@ def cancel_order(*, order: Order, by: Actor, expected_version: int, reason: str)
     if not reason:
         raise ActionRefused(_("Please give a reason for the cancellation."), order)
     order = _lock(order, expected_version)
-    _require_active(order)
+    _require_open(order)
     order.state = Order.State.CANCELLED
     order.cancel_reason = reason[:200]
     return _record(
         order, OrderEvent.Kind.CANCELLED, by, fields=["state", "cancel_reason"], text=reason[:200]
     )
+
+
+@transaction.atomic
+def delay_order(
+    *,
+    order: Order,
+    by: Actor,
+    expected_version: int,
+    reason: str,
+    action: str = "",
+    new_time: datetime | None = None,
+) -> Order:
+    """Say honestly that the order is late: why, what is being done, and the new time."""
+    reason, action = reason.strip()[:200], action.strip()[:200]
+    if not reason:
+        raise ActionRefused(_("Please say why the order is delayed."), order)
+    if new_time is not None and new_time <= timezone.now():
+        raise ActionRefused(_("The new time must be in the future."), order)
+    order = _lock(order, expected_version)
+    _require_open(order)
+    order.state = Order.State.DELAYED
+    order.delay_reason, order.delay_action, order.delay_until = reason, action, new_time
+    fields = ["state", "delay_reason", "delay_action", "delay_until"]
+    return _record(order, OrderEvent.Kind.DELAYED, by, fields=fields, text=reason)
+
+
+@transaction.atomic
+def resume_order(*, order: Order, by: Actor, expected_version: int) -> Order:
+    order = _lock(order, expected_version)
+    if not order.is_delayed:
+        raise ActionRefused(_("Order %(number)s is not delayed.") % {"number": order.number}, order)
+    order.state = Order.State.ACTIVE
+    return _record(order, OrderEvent.Kind.RESUMED, by, fields=["state", *_clear_delay(order)])
+
+
+@transaction.atomic
+def add_note(*, order: Order, by: Actor, text: str, public: bool) -> Order:
+    """A note for the customer (public) or for staff only; never both.
+
+    No version check: a note from a tablet that has not seen the latest change
+    is still true, and refusing it would only lose it.
+    """
+    text = text.strip()
+    if not text or len(text) > 500:
+        raise ActionRefused(_("A note needs between 1 and 500 characters."), order)
+    order = _lock(order, None)
+    return _record(order, OrderEvent.Kind.NOTE, by, fields=[], text=text, public=public)
+
+
+@transaction.atomic
+def set_promise(
+    *,
+    order: Order,
+    by: Actor,
+    expected_version: int,
+    start: datetime | None,
+    end: datetime | None,
+) -> Order:
+    """Promise a time (start == end) or a window; None for both withdraws the promise."""
+    if (start is None) != (end is None):
+        raise ActionRefused(_("A promise needs both a start and an end."), order)
+    if start is not None and end < start:
+        raise ActionRefused(_("The window must end after it starts."), order)
+    order = _lock(order, expected_version)
+    _require_open(order)
+    order.promise_start, order.promise_end = start, end
+    return _record(order, OrderEvent.Kind.PROMISED, by, fields=["promise_start", "promise_end"])

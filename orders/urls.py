@@ -16,4 +16,8 @@ urlpatterns = [
     path("staff/orders/<int:pk>/advance/", views_staff.order_advance, name="advance"),
     path("staff/orders/<int:pk>/undo/", views_staff.order_undo, name="undo"),
     path("staff/orders/<int:pk>/cancel/", views_staff.order_cancel, name="cancel"),
+    path("staff/orders/<int:pk>/delay/", views_staff.order_delay, name="delay"),
+    path("staff/orders/<int:pk>/resume/", views_staff.order_resume, name="resume"),
+    path("staff/orders/<int:pk>/note/", views_staff.order_note, name="note"),
+    path("staff/orders/<int:pk>/promise/", views_staff.order_promise, name="promise"),
 ]

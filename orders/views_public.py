@@ -17,10 +17,16 @@ TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 
 def public_language(request: HttpRequest, shop: Shop) -> str:
-    """The visitor's choice, then their browser's language, then the shop's default."""
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-    if chosen in LANGS:
-        return chosen
+    """The visitor's choice (?lang=, then cookie), their browser's language, the shop's default.
+
+    ?lang= needs no cookie, so the switcher also works inside third-party iframes.
+    """
+    for chosen in (
+        request.GET.get("lang", ""),
+        request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, ""),
+    ):
+        if chosen in LANGS:
+            return chosen
     for code, _q in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
         if code[:2].lower() in LANGS:
             return code[:2].lower()

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,14 +10,13 @@ from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from . import services
-from .forms import CancelForm, OrderCreateForm, VersionForm
+from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
 from .live import board_context
 from .models import Order, Shop
 
@@ -126,34 +126,44 @@ def _form_fragment(
     return _board_fragment(request, shop, note, status, form_html=form_html)
 
 
+def _problem(form: forms.Form) -> str:
+    """The first thing wrong with a form, said plainly."""
+    for name, errors in form.errors.items():
+        if name in form.fields and name != "version":
+            return f"{form.fields[name].label}: {errors[0]}"
+        if name == "__all__":
+            return errors[0]
+    return _("The request was incomplete; please try again.")
+
+
 def _act(
     request: HttpRequest,
     pk: int,
-    form_class: type[VersionForm],
+    form_class: type[forms.Form],
     action: Callable[..., Order],
     done: str,
 ) -> HttpResponse:
-    """Shared shape of advance / undo / cancel: validate, call the service, answer."""
+    """Shared shape of every board action: validate, call the service, answer."""
     order = _get_order_for_staff(request, pk)
-    form = form_class(request.POST)
-    if not form.is_valid():
-        note, status = _("The request was incomplete; please try again."), 400
-        if "reason" in form.errors:
-            note = _("Please give a reason (up to 200 characters).")
-    else:
-        extra = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        try:
-            order = action(
-                order=order, by=request.user, expected_version=form.cleaned_data["version"], **extra
-            )
-            note, status = done % {"number": order.number, "stage": order.stage.name}, 200
-        except services.ActionRefused as refused:
-            note, status = refused.message, 409
+    # Times typed on the tablet are the shop's wall-clock times.
+    with timezone.override(order.shop.timezone):
+        form = form_class(request.POST)
+        if not form.is_valid():
+            note, status = _problem(form), 400
+        else:
+            kwargs = dict(form.cleaned_data)
+            if "version" in kwargs:
+                kwargs["expected_version"] = kwargs.pop("version")
+            try:
+                order = action(order=order, by=request.user, **kwargs)
+                note, status = done % {"number": order.number, "stage": order.stage.name}, 200
+            except services.ActionRefused as refused:
+                note, status = refused.message, 409
     if request.htmx:
         return _board_fragment(request, order.shop, note, status)
     if status == 200:
         messages.success(request, note)
-        return redirect(reverse("orders:shop_board", args=[order.shop.slug]), status=303)
+        return redirect("orders:shop_board", slug=order.shop.slug)
     messages.error(request, note)
     return _board_page(request, order.shop, status=status)
 
@@ -177,4 +187,34 @@ def order_undo(request: HttpRequest, pk: int) -> HttpResponse:
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request, pk, CancelForm, services.cancel_order, _("Order %(number)s was cancelled.")
+    )
+
+
+@login_required
+@require_POST
+def order_delay(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, DelayForm, services.delay_order, _("Order %(number)s is marked delayed.")
+    )
+
+
+@login_required
+@require_POST
+def order_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, VersionForm, services.resume_order, _("Order %(number)s is on track again.")
+    )
+
+
+@login_required
+@require_POST
+def order_note(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, NoteForm, services.add_note, _("Note added to order %(number)s."))
+
+
+@login_required
+@require_POST
+def order_promise(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, PromiseForm, services.set_promise, _("Promise for order %(number)s saved.")
     )

@@ -126,12 +126,39 @@ def test_the_board_is_touch_friendly_at_tablet_widths(browser, server, width: in
     sizes = tablet.evaluate(
         """() => [...document.querySelectorAll('button, input:not([type=hidden]), select, summary')]
              .filter(el => el.offsetParent !== null)
-             .map(el => [el.outerHTML.slice(0, 60), el.getBoundingClientRect().height])"""
+             // A control wrapped in its label is tapped through the whole label.
+             .map(el => [el.outerHTML.slice(0, 60),
+                         (el.closest('label') || el).getBoundingClientRect().height])"""
     )
     small = [(html, h) for html, h in sizes if h < 48]
     assert sizes and not small, small
     assert tablet.evaluate("document.documentElement.scrollWidth") <= width
     tablet.context.close()
+
+
+def test_staff_report_a_delay_and_the_customer_sees_it_live(browser, server) -> None:
+    url = server.new_order("E2E-8")
+    customer = customer_page(browser, url)
+    wait_live(customer)
+    staff = staff_page(browser, server)
+    card = staff.locator("li.card", has_text="#E2E-8")
+    card.get_by_text("Delay, note, promise…").click()
+    card.get_by_label("Why is it late?").fill("The oven is being repaired")
+    card.get_by_label("What are we doing about it?").fill("Baking in our second oven")
+    card.get_by_role("button", name="Mark order E2E-8 delayed").click()
+    notice = customer.locator(".notice-delayed")
+    expect(notice).to_contain_text("The oven is being repaired", timeout=LIVE)
+    expect(notice).to_contain_text("Baking in our second oven")
+    expect(customer.locator("#announce")).to_have_text(
+        "Order E2E-8 is delayed: The oven is being repaired"
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    customer.screenshot(path=SHOTS / "tracker-delayed-phone.png", full_page=True)
+    staff.locator("li.card", has_text="#E2E-8").get_by_text("Delay, note, promise…").click()
+    staff.get_by_role("button", name="Order E2E-8 is on track again").click()
+    expect(notice).to_have_count(0, timeout=LIVE)
+    customer.context.close()
+    staff.context.close()
 
 
 def test_screenshots_of_the_tracker_and_the_board(browser, server) -> None:

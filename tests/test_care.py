@@ -1,0 +1,290 @@
+"""Customer care: ETA, promises, honest delays, and notes that never leak."""
+
+import zoneinfo
+from datetime import datetime, timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from orders import services
+from orders.models import Order
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _english() -> None:
+    with translation.override("en"):
+        yield
+
+
+def local(order: Order, moment: datetime) -> str:
+    return f"{timezone.localtime(moment, zoneinfo.ZoneInfo(order.shop.timezone)):%H:%M}"
+
+
+def track(client: Client, order: Order) -> str:
+    return client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def post(client: Client, name: str, order: Order, data: dict) -> object:
+    return client.post(reverse(name, args=[order.pk]), data, **HX)
+
+
+# --- ETA and promises ----------------------------------------------------------------
+
+
+def test_the_eta_adds_the_expected_minutes_of_the_remaining_stages(
+    client: Client, order: Order
+) -> None:
+    # Pizza: received 2, preparing 8, baking 10, delivery 25 minutes.
+    expected = order.stage_since + timedelta(minutes=2 + 8 + 10 + 25)
+    assert f"Expected by about <strong>today {local(order, expected)}</strong>" in track(
+        client, order
+    ) or f"Expected by about <strong>tomorrow {local(order, expected)}</strong>" in track(
+        client, order
+    )
+
+
+def test_the_eta_recalculates_on_every_change_and_never_lies_in_the_past(
+    client: Client, order: Order, staff
+) -> None:
+    Order.objects.filter(pk=order.pk).update(stage_since=timezone.now() - timedelta(hours=3))
+    order.refresh_from_db()
+    html = track(client, order)
+    # The first stage overran by hours: the estimate slides forward instead of
+    # naming a time that has passed.
+    soonest = timezone.now() + timedelta(minutes=8 + 10 + 25)
+    assert local(order, soonest) in html or local(order, soonest + timedelta(minutes=1)) in html
+    order = services.advance_order(order=order, by=staff, expected_version=order.version)
+    after = order.stage_since + timedelta(minutes=8 + 10 + 25)
+    assert local(order, after) in track(client, order)
+
+
+def test_a_promised_window_wins_over_the_estimate(
+    client: Client, staff_client: Client, order: Order
+) -> None:
+    response = post(
+        staff_client,
+        "orders:promise",
+        order,
+        {"version": 1, "day": "", "start": "15:00", "end": "18:00"},
+    )
+    assert response.status_code == 200, response.content.decode()
+    order.refresh_from_db()
+    html = track(client, order)
+    assert "Promised: <strong>today 15:00–18:00</strong>" in html
+    assert "Expected by about" not in html
+    assert order.events.last().kind == "promised"
+
+
+def test_a_single_promised_time_reads_as_a_time(
+    client: Client, staff_client: Client, order: Order
+) -> None:
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    post(staff_client, "orders:promise", order, {"version": 1, "day": tomorrow, "end": "09:30"})
+    order.refresh_from_db()
+    assert order.promise_start == order.promise_end
+    assert "Promised: <strong>tomorrow 09:30</strong>" in track(client, order)
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        ({"start": "18:00", "end": "15:00"}, 409, "end after it starts"),
+        ({"start": "15:00"}, 400, "at least the time it will be ready by"),
+        ({"end": "25:99"}, 400, "Until: Enter a valid time."),
+        ({"day": "2026-02-31", "end": "10:00"}, 400, "Day: Enter a valid date."),
+    ],
+)
+def test_bad_promises_are_refused_clearly(
+    staff_client: Client, order: Order, data: dict, status: int, message: str
+) -> None:
+    response = post(staff_client, "orders:promise", order, {"version": 1, **data})
+    assert response.status_code == status
+    assert message in response.content.decode()
+    order.refresh_from_db()
+    assert order.promise_end is None and order.version == 1
+
+
+def test_an_empty_promise_form_withdraws_the_promise(staff_client: Client, order: Order) -> None:
+    post(staff_client, "orders:promise", order, {"version": 1, "end": "18:00"})
+    post(staff_client, "orders:promise", order, {"version": 2})
+    order.refresh_from_db()
+    assert order.promise_end is None and order.version == 3
+
+
+def test_the_board_flags_orders_behind_their_promise(
+    staff_client: Client, order: Order, staff
+) -> None:
+    past = timezone.now() - timedelta(minutes=5)
+    services.set_promise(order=order, by=staff, expected_version=1, start=past, end=past)
+    html = staff_client.get(reverse("orders:shop_board", args=["pizzeria"])).content.decode()
+    assert "card-late" in html and "Behind its promise" in html
+
+
+# --- delays ----------------------------------------------------------------------------
+
+
+def test_a_delay_is_shown_kindly_with_reason_action_and_new_time(
+    client: Client, staff_client: Client, order: Order
+) -> None:
+    response = post(
+        staff_client,
+        "orders:delay",
+        order,
+        {
+            "version": 1,
+            "reason": "The oven broke down",
+            "action": "We moved your pizza to our second oven",
+            "new_time": "23:59",
+        },
+    )
+    assert response.status_code == 200
+    assert "Order 1042 is marked delayed." in response.content.decode()
+    order.refresh_from_db()
+    assert order.state == "delayed" and order.delay_until > timezone.now()
+    html = track(client, order)
+    assert "Your order is running late" in html
+    assert "The oven broke down" in html and "second oven" in html
+    assert "New time: <strong>" in html and "23:59" in html
+    assert "Expected by about" not in html
+    assert 'data-announce="Order 1042 is delayed: The oven broke down"' in html
+
+
+def test_a_delay_needs_a_reason_and_a_future_time(order: Order, staff) -> None:
+    with pytest.raises(services.ActionRefused, match="why"):
+        services.delay_order(order=order, by=staff, expected_version=1, reason=" ")
+    with pytest.raises(services.ActionRefused, match="future"):
+        services.delay_order(
+            order=order,
+            by=staff,
+            expected_version=1,
+            reason="x",
+            new_time=timezone.now() - timedelta(minutes=1),
+        )
+    order.refresh_from_db()
+    assert order.state == "active" and order.version == 1
+
+
+def test_resume_clears_the_delay(client: Client, staff_client: Client, order: Order) -> None:
+    post(staff_client, "orders:delay", order, {"version": 1, "reason": "Busy"})
+    response = post(staff_client, "orders:resume", order, {"version": 2})
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.state == "active" and order.delay_reason == ""
+    assert "running late" not in track(client, order)
+    assert post(staff_client, "orders:resume", order, {"version": 3}).status_code == 409
+
+
+def test_advancing_a_delayed_order_ends_the_delay(order: Order, staff) -> None:
+    services.delay_order(order=order, by=staff, expected_version=1, reason="Busy")
+    order = services.advance_order(order=order, by=staff, expected_version=2)
+    assert order.state == "active" and not order.delay_reason and order.stage.position == 2
+
+
+def test_a_delayed_order_can_still_be_cancelled(order: Order, staff) -> None:
+    services.delay_order(order=order, by=staff, expected_version=1, reason="Busy")
+    order = services.cancel_order(order=order, by=staff, expected_version=2, reason="Sorry")
+    assert order.state == "cancelled"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_delay_and_resume_appear_live_on_an_open_tracker(order: Order, staff) -> None:
+    from tests.test_consumers import track_socket
+
+    ws = track_socket(order.token)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    await database_sync_to_async(services.delay_order)(
+        order=order, by=staff, expected_version=1, reason="Traffic jam"
+    )
+    pushed = await ws.receive_from(timeout=2)
+    assert "Your order is running late" in pushed and "Traffic jam" in pushed
+    await database_sync_to_async(services.resume_order)(order=order, by=staff, expected_version=2)
+    assert "running late" not in await ws.receive_from(timeout=2)
+    await ws.disconnect()
+
+
+# --- notes -----------------------------------------------------------------------------
+
+SECRET = "Customer is rude, check payment twice"
+
+
+def test_a_customer_visible_note_is_shown_on_the_tracker(
+    client: Client, staff_client: Client, order: Order
+) -> None:
+    response = post(
+        staff_client, "orders:note", order, {"text": "Extra napkins are in the bag", "public": "1"}
+    )
+    assert response.status_code == 200
+    html = track(client, order)
+    assert "Updates from the shop" in html and "Extra napkins are in the bag" in html
+
+
+def test_a_staff_only_note_never_reaches_a_public_page(
+    client: Client, staff_client: Client, order: Order
+) -> None:
+    post(staff_client, "orders:note", order, {"text": SECRET})
+    event = order.events.last()
+    assert event.kind == "note" and not event.public
+    for url in (f"/t/{order.token}/", f"/t/{order.token}/progress/"):
+        for lang in ("en", "ru"):
+            assert SECRET not in client.get(url, HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+    board = staff_client.get(reverse("orders:shop_board", args=["pizzeria"])).content.decode()
+    assert SECRET in board and "staff only" in board
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_staff_only_note_never_reaches_a_customer_socket(order: Order, staff) -> None:
+    from tests.test_consumers import track_socket
+
+    ws = track_socket(order.token)
+    await ws.connect()
+    await ws.receive_from(timeout=2)
+    await database_sync_to_async(services.add_note)(
+        order=order, by=staff, text=SECRET, public=False
+    )
+    pushed = await ws.receive_from(timeout=2)  # the version moved, so a fragment comes
+    assert 'data-version="2"' in pushed and SECRET not in pushed
+    await ws.disconnect()
+    again = track_socket(order.token)
+    await again.connect()
+    assert SECRET not in await again.receive_from(timeout=2)
+    await again.disconnect()
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 501])
+def test_a_note_needs_1_to_500_characters(staff_client: Client, order: Order, text: str) -> None:
+    response = post(staff_client, "orders:note", order, {"text": text, "public": "1"})
+    assert response.status_code == 400 and "Note:" in response.content.decode()
+    assert not order.events.filter(kind="note").exists()
+
+
+def test_note_html_is_shown_as_text(client: Client, staff_client: Client, order: Order) -> None:
+    post(
+        staff_client, "orders:note", order, {"text": "<img src=x onerror=alert(1)>", "public": "1"}
+    )
+    html = track(client, order)
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@pytest.mark.parametrize("name", ["orders:delay", "orders:resume", "orders:note", "orders:promise"])
+def test_care_actions_are_404_for_staff_of_another_shop(
+    stranger_client: Client, order: Order, name: str
+) -> None:
+    response = stranger_client.post(
+        reverse(name, args=[order.pk]), {"version": 1, "reason": "x", "text": "x", "end": "10:00"}
+    )
+    assert response.status_code == 404
+    order.refresh_from_db()
+    assert order.version == 1
+
+
+@pytest.mark.parametrize("name", ["orders:delay", "orders:resume", "orders:note", "orders:promise"])
+def test_care_actions_refuse_get(staff_client: Client, order: Order, name: str) -> None:
+    assert staff_client.get(reverse(name, args=[order.pk])).status_code == 405
