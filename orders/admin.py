@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .models import Membership, Order, OrderEvent, Shop, Stage, Workflow
+from .models import Feedback, Membership, Order, OrderEvent, Shop, Stage, Workflow
 from .workflow_templates import TEMPLATES, copy_workflow, install_template
 
 
@@ -133,4 +133,14 @@ class OrderEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["order", "rating", "comment", "updated_at"]
+    list_filter = ["rating", "order__shop"]
+    readonly_fields = ["order", "rating", "comment", "created_at", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

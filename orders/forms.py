@@ -91,3 +91,12 @@ class PromiseForm(VersionForm):
         data["end"] = timezone.make_aware(datetime.combine(day, end))
         data["start"] = timezone.make_aware(datetime.combine(day, start)) if start else data["end"]
         return data
+
+
+class FeedbackForm(forms.Form):
+    rating = forms.IntegerField(label=_("Rating"), min_value=1, max_value=5)
+    comment = forms.CharField(label=_("Comment (optional)"), max_length=1000, required=False)
+
+
+class ProblemForm(forms.Form):
+    text = forms.CharField(label=_("What went wrong?"), max_length=500)

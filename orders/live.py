@@ -15,7 +15,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from .models import Order, OrderEvent, Shop, Stage
+from .models import Feedback, Order, OrderEvent, Shop, Stage
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,12 @@ def progress_context(order: Order) -> dict:
     )
     position = next((i for i, s in enumerate(stages, 1) if s.pk == order.stage_id), 1)
     eta = estimate(order, stages)
+    feedback = Feedback.objects.filter(order=order).first()
     return {
+        "feedback": feedback,
+        "feedback_editable": feedback is not None
+        and timezone.now()
+        <= feedback.created_at + timedelta(seconds=settings.TRACKER_FEEDBACK_EDIT_SECONDS),
         "order": order,
         "shop": order.shop,
         "segments": _segments(order, stages, events),
@@ -150,7 +155,21 @@ def board_context(shop: Shop) -> dict:
                 "can_undo": order.last_action in UNDOABLE and order.updated_at >= recent,
             }
         )
+    day_ago = timezone.now() - timedelta(days=1)
+    problems = OrderEvent.objects.filter(
+        order__shop=shop, kind=OrderEvent.Kind.PROBLEM, created_at__gte=day_ago
+    ).select_related("order")
+    low = Feedback.objects.filter(
+        order__shop=shop, rating__lte=2, updated_at__gte=day_ago
+    ).select_related("order")
+    alerts = sorted(
+        [{"order": p.order, "at": p.created_at, "problem": p.text} for p in problems]
+        + [{"order": f.order, "at": f.updated_at, "feedback": f} for f in low],
+        key=lambda a: a["at"],
+        reverse=True,
+    )[:10]
     return {
+        "alerts": alerts,
         "shop": shop,
         "stamp": stamp,
         "active": [c for c in cards if not c["order"].is_finished],

@@ -8,7 +8,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -216,6 +216,8 @@ class OrderEvent(models.Model):
         RESUMED = "resumed", _("resumed")
         NOTE = "note", _("note")
         PROMISED = "promised", _("promised")
+        PROBLEM = "problem", _("problem reported")
+        FEEDBACK = "feedback", _("feedback")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     version = models.PositiveIntegerField()
@@ -240,3 +242,28 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} v{self.version} {self.kind}"
+
+
+class Feedback(models.Model):
+    """One per order, from the customer, after the last stage; editable for a short while."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="feedback")
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.CharField(_("comment"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("feedback")
+        verbose_name_plural = _("feedback")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1, rating__lte=5), name="feedback_rating_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}: {self.rating}/5"

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .live import broadcast_order
-from .models import Order, OrderEvent, Shop, Stage, Workflow
+from .models import Feedback, Order, OrderEvent, Shop, Stage, Workflow
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -288,3 +288,52 @@ def set_promise(
     _require_open(order)
     order.promise_start, order.promise_end = start, end
     return _record(order, OrderEvent.Kind.PROMISED, by, fields=["promise_start", "promise_end"])
+
+
+PROBLEMS_PER_HOUR = 5
+
+
+@transaction.atomic
+def report_problem(*, order: Order, text: str) -> Order:
+    """A customer's short message to the shop's staff, from the tracker, at any stage."""
+    text = text.strip()
+    if not text or len(text) > 500:
+        raise ActionRefused(_("Please describe the problem in 1 to 500 characters."), order)
+    order = _lock(order, None)
+    hour_ago = timezone.now() - timedelta(hours=1)
+    if order.events.filter(kind=OrderEvent.Kind.PROBLEM, created_at__gte=hour_ago).count() >= (
+        PROBLEMS_PER_HOUR
+    ):
+        raise ActionRefused(
+            _("We already have several messages about this order; please call the shop."), order
+        )
+    # Staff-only: the customer's words go to the staff, not back onto public pages.
+    return _record(order, OrderEvent.Kind.PROBLEM, None, fields=[], text=text, public=False)
+
+
+def feedback_editable_until(feedback: Feedback) -> datetime:
+    return feedback.created_at + timedelta(seconds=settings.TRACKER_FEEDBACK_EDIT_SECONDS)
+
+
+@transaction.atomic
+def leave_feedback(*, order: Order, rating: int, comment: str = "") -> Feedback:
+    """One rating per order after its last stage; it may be changed for a short while."""
+    comment = comment.strip()
+    if not 1 <= rating <= 5:
+        raise ActionRefused(_("Please choose a rating from 1 to 5."), order)
+    if len(comment) > 1000:
+        raise ActionRefused(_("Please keep the comment under 1000 characters."), order)
+    order = _lock(order, None)
+    if order.state != Order.State.COMPLETED:
+        raise ActionRefused(_("You can rate the order once it is done."), order)
+    feedback = Feedback.objects.filter(order=order).first()
+    if feedback is not None and timezone.now() > feedback_editable_until(feedback):
+        raise ActionRefused(
+            _("Thank you! Your rating is saved and can no longer be changed."), order
+        )
+    if feedback is None:
+        feedback = Feedback(order=order)
+    feedback.rating, feedback.comment = rating, comment
+    feedback.save()
+    _record(order, OrderEvent.Kind.FEEDBACK, None, fields=[], text=f"{rating}/5", public=False)
+    return feedback

@@ -215,4 +215,5 @@ TRACKER_UNDO_SECONDS = env.int("TRACKER_UNDO_SECONDS", default=300)
 # Close customer sockets before Channels' group_expiry (24 h) with a reconnectable code.
 TRACKER_WS_MAX_AGE_SECONDS = env.int("TRACKER_WS_MAX_AGE_SECONDS", default=6 * 3600)
 TRACKER_POLL_SECONDS = env.int("TRACKER_POLL_SECONDS", default=5)
+TRACKER_FEEDBACK_EDIT_SECONDS = env.int("TRACKER_FEEDBACK_EDIT_SECONDS", default=1800)
 TRACKER_PUBLIC_URL = env.str("TRACKER_PUBLIC_URL", default="http://127.0.0.1:8000")
