@@ -47,6 +47,7 @@ class StageInline(admin.TabularInline):
 class WorkflowAdmin(admin.ModelAdmin):
     list_display = ["__str__", "shop", "key"]
     list_filter = ["shop"]
+    fields = ["shop", "key", "name_ru", "name_en", "aftercare_ru", "aftercare_en"]
     inlines = [StageInline]
     actions = ["duplicate"]
 

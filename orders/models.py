@@ -95,6 +95,9 @@ class Workflow(models.Model):
     key = models.SlugField(_("key"), max_length=40)
     name_ru = models.CharField(_("name (Russian)"), max_length=120, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+    # Shown to the customer on the final stage (care instructions, warranty, pickup rules).
+    aftercare_ru = models.TextField(_("aftercare memo (Russian)"), max_length=1000, blank=True)
+    aftercare_en = models.TextField(_("aftercare memo (English)"), max_length=1000, blank=True)
 
     class Meta:
         verbose_name = _("workflow")
@@ -110,6 +113,10 @@ class Workflow(models.Model):
     @property
     def name(self) -> str:
         return _localized(self, "name") or self.key
+
+    @property
+    def aftercare(self) -> str:
+        return _localized(self, "aftercare")
 
 
 class Stage(models.Model):

@@ -103,6 +103,10 @@ TEMPLATES: dict[str, dict] = {
     "drycleaning": {
         "name_ru": "Химчистка",
         "name_en": "Dry cleaning",
+        "aftercare_ru": "Снимите плёнку дома: ткань должна дышать. Храните вещи на плечиках. "
+        "Если что-то не так, сообщите нам в течение 14 дней.",
+        "aftercare_en": "Remove the plastic at home so the fabric can breathe, and keep the "
+        "items on hangers. If anything is wrong, tell us within 14 days.",
         "stages": [
             (
                 "Принято",
@@ -131,6 +135,10 @@ TEMPLATES: dict[str, dict] = {
     "carrepair": {
         "name_ru": "Автосервис",
         "name_en": "Car repair",
+        "aftercare_ru": "Первые 200 км избегайте резких торможений. На работы действует гарантия "
+        "6 месяцев — сохраните заказ-наряд.",
+        "aftercare_en": "Avoid hard braking for the first 200 km. The work has a 6-month "
+        "warranty: keep your work order.",
         "stages": [
             (
                 "Автомобиль принят",
@@ -172,6 +180,10 @@ TEMPLATES: dict[str, dict] = {
     "salon": {
         "name_ru": "Салон красоты",
         "name_en": "Salon",
+        "aftercare_ru": "Не мочите волосы 48 часов после окрашивания и используйте шампунь "
+        "для окрашенных волос. Коррекция в течение недели — бесплатно.",
+        "aftercare_en": "Keep your hair dry for 48 hours after colouring and use a shampoo for "
+        "coloured hair. A touch-up within a week is free.",
         "stages": [
             (
                 "Запись подтверждена",
@@ -201,7 +213,12 @@ def install_template(shop: Shop, key: str) -> Workflow:
     workflow, created = Workflow.objects.get_or_create(
         shop=shop,
         key=key,
-        defaults={"name_ru": template["name_ru"], "name_en": template["name_en"]},
+        defaults={
+            "name_ru": template["name_ru"],
+            "name_en": template["name_en"],
+            "aftercare_ru": template.get("aftercare_ru", ""),
+            "aftercare_en": template.get("aftercare_en", ""),
+        },
     )
     if created:
         Stage.objects.bulk_create(
@@ -225,7 +242,12 @@ def install_template(shop: Shop, key: str) -> Workflow:
 def copy_workflow(workflow: Workflow, new_key: str) -> Workflow:
     """An editable duplicate of a shop's workflow, stages included."""
     copy = Workflow.objects.create(
-        shop=workflow.shop, key=new_key, name_ru=workflow.name_ru, name_en=workflow.name_en
+        shop=workflow.shop,
+        key=new_key,
+        name_ru=workflow.name_ru,
+        name_en=workflow.name_en,
+        aftercare_ru=workflow.aftercare_ru,
+        aftercare_en=workflow.aftercare_en,
     )
     Stage.objects.bulk_create(
         Stage(

@@ -288,3 +288,68 @@ def test_care_actions_are_404_for_staff_of_another_shop(
 @pytest.mark.parametrize("name", ["orders:delay", "orders:resume", "orders:note", "orders:promise"])
 def test_care_actions_refuse_get(staff_client: Client, order: Order, name: str) -> None:
     assert staff_client.get(reverse(name, args=[order.pk])).status_code == 405
+
+
+# --- aftercare -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def salon_order(shop, staff) -> Order:
+    from orders.workflow_templates import install_template
+
+    workflow = install_template(shop, "salon")
+    return services.create_order(
+        shop=shop, workflow=workflow, number="S-1", customer_name="Olga", by=staff
+    )
+
+
+def test_the_aftercare_memo_appears_on_the_final_stage_only(
+    client: Client, salon_order: Order, staff
+) -> None:
+    assert "Good to know" not in track(client, salon_order)
+    order = salon_order
+    for _ in range(3):
+        order = services.advance_order(order=order, by=staff, expected_version=order.version)
+    html = track(client, order)
+    assert "Good to know" in html and "Keep your hair dry for 48 hours" in html
+    ru = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Не мочите волосы 48 часов" in ru
+
+
+def test_the_shop_edits_its_aftercare_memo_in_the_admin(
+    admin_client: Client, client: Client, salon_order: Order, staff
+) -> None:
+    workflow = salon_order.workflow
+    stages = list(workflow.stages.all())
+    data = {
+        "shop": workflow.shop_id,
+        "key": workflow.key,
+        "name_ru": workflow.name_ru,
+        "name_en": workflow.name_en,
+        "aftercare_ru": "Новый текст",
+        "aftercare_en": "Come back in <b>two</b> weeks",
+        "stages-TOTAL_FORMS": len(stages),
+        "stages-INITIAL_FORMS": len(stages),
+        "stages-MIN_NUM_FORMS": 0,
+        "stages-MAX_NUM_FORMS": 1000,
+    }
+    for i, stage in enumerate(stages):
+        data.update(
+            {
+                f"stages-{i}-id": stage.pk,
+                f"stages-{i}-workflow": workflow.pk,
+                f"stages-{i}-position": stage.position,
+                f"stages-{i}-name_ru": stage.name_ru,
+                f"stages-{i}-name_en": stage.name_en,
+                f"stages-{i}-text_ru": stage.text_ru,
+                f"stages-{i}-text_en": stage.text_en,
+                f"stages-{i}-expected_minutes": stage.expected_minutes,
+            }
+        )
+    response = admin_client.post(f"/admin/orders/workflow/{workflow.pk}/change/", data)
+    assert response.status_code == 302
+    order = salon_order
+    for _ in range(3):
+        order = services.advance_order(order=order, by=staff, expected_version=order.version)
+    html = track(client, order)
+    assert "Come back in &lt;b&gt;two&lt;/b&gt; weeks" in html
