@@ -15,7 +15,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from .models import Feedback, Order, OrderEvent, Shop, Stage
+from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Stage
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _segments(order: Order, stages: list[Stage], events: list[OrderEvent]) -> li
     # a stage that keeps its original time, and a cancel arrives nowhere.
     reached: dict[int, object] = {}
     for event in events:
-        if event.kind in (OrderEvent.Kind.CREATED, *UNDOABLE):
+        if event.kind in FORWARD_KINDS:
             reached[event.stage_id] = event.created_at
     segments = []
     for stage in stages:

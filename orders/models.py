@@ -251,6 +251,10 @@ class OrderEvent(models.Model):
         return f"{self.order} v{self.version} {self.kind}"
 
 
+# Events that move an order forward onto a stage (the stage's arrival time).
+FORWARD_KINDS = (OrderEvent.Kind.CREATED, OrderEvent.Kind.ADVANCED, OrderEvent.Kind.COMPLETED)
+
+
 class Feedback(models.Model):
     """One per order, from the customer, after the last stage; editable for a short while."""
 

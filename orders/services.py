@@ -14,12 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .live import broadcast_order
-from .models import Feedback, Order, OrderEvent, Shop, Stage, Workflow
+from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Stage, Workflow
 
 Actor = AbstractBaseUser | AnonymousUser | None
-
-
-FORWARD = (OrderEvent.Kind.CREATED, OrderEvent.Kind.ADVANCED, OrderEvent.Kind.COMPLETED)
 
 
 class ActionRefused(Exception):
@@ -203,7 +200,9 @@ def undo_order(*, order: Order, by: Actor, expected_version: int) -> Order:
     )
     order.stage = previous
     # Back to the time the stage was first reached, so the ETA stays honest.
-    arrived = order.events.filter(stage=previous, kind__in=FORWARD).order_by("-version").first()
+    arrived = (
+        order.events.filter(stage=previous, kind__in=FORWARD_KINDS).order_by("-version").first()
+    )
     order.stage_since = arrived.created_at if arrived else order.created_at
     order.state = Order.State.ACTIVE
     return _record(order, OrderEvent.Kind.UNDONE, by, fields=["stage", "stage_since", "state"])
