@@ -194,11 +194,9 @@ def test_a_delayed_order_can_still_be_cancelled(order: Order, staff) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_delay_and_resume_appear_live_on_an_open_tracker(order: Order, staff) -> None:
-    from tests.test_consumers import track_socket
+    from tests.test_consumers import watching
 
-    ws = track_socket(order.token)
-    await ws.connect()
-    await ws.receive_from(timeout=2)
+    ws = await watching(order.token)
     await database_sync_to_async(services.delay_order)(
         order=order, by=staff, expected_version=1, reason="Traffic jam"
     )
@@ -241,18 +239,18 @@ def test_a_staff_only_note_never_reaches_a_public_page(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_a_staff_only_note_never_reaches_a_customer_socket(order: Order, staff) -> None:
-    from tests.test_consumers import track_socket
+    from tests.test_consumers import watching
 
-    ws = track_socket(order.token)
-    await ws.connect()
-    await ws.receive_from(timeout=2)
+    ws = await watching(order.token)
     await database_sync_to_async(services.add_note)(
         order=order, by=staff, text=SECRET, public=False
     )
     pushed = await ws.receive_from(timeout=2)  # the version moved, so a fragment comes
     assert 'data-version="2"' in pushed and SECRET not in pushed
     await ws.disconnect()
-    again = track_socket(order.token)
+    from tests.test_consumers import track_socket
+
+    again = track_socket(order.token)  # a fresh page's snapshot
     await again.connect()
     assert SECRET not in await again.receive_from(timeout=2)
     await again.disconnect()

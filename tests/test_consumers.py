@@ -21,6 +21,15 @@ def track_socket(
     )
 
 
+async def watching(token: str, lang: str = "en") -> WebsocketCommunicator:
+    """A connected tracking socket whose snapshot has been read: next comes a push."""
+    ws = track_socket(token, lang)
+    connected, _ = await ws.connect()
+    assert connected
+    await ws.receive_from(timeout=2)
+    return ws
+
+
 def staff_socket(cookie: str | None, slug: str = "pizzeria") -> WebsocketCommunicator:
     headers = [ORIGIN] + ([(b"cookie", cookie.encode())] if cookie else [])
     return WebsocketCommunicator(application, f"/ws/staff/{slug}/?lang=en", headers=headers)
