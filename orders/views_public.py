@@ -48,7 +48,7 @@ def _order_by_token(token: str) -> Order | None:
 
 def not_found(request: HttpRequest) -> HttpResponse:
     # The same answer for a malformed, unknown or deleted token: nothing to learn from it.
-    return render(request, "orders/not_found.html", status=404)
+    return render(request, "404.html", status=404)
 
 
 def _render_progress(
