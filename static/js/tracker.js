@@ -25,6 +25,49 @@
     return order(incoming) > order(document.getElementById(incoming.id));
   }
 
+  // A swap the person did not ask for (a push, a resync) must not close the panel
+  // they opened or lose what they are typing: remember it, swap, put it back.
+  function remember(el) {
+    var state = { open: [], values: {}, focus: null };
+    if (!el) return state;
+    el.querySelectorAll("details[open][id]").forEach(function (d) { state.open.push(d.id); });
+    el.querySelectorAll("input[id]:not([type=hidden]), textarea[id], select[id]").forEach(function (f) {
+      state.values[f.id] = f.type === "checkbox" ? f.checked : f.value;
+    });
+    var a = document.activeElement;
+    if (a && a.id && el.contains(a)) {
+      state.focus = { id: a.id, start: a.selectionStart, end: a.selectionEnd };
+    }
+    return state;
+  }
+
+  function restore(state) {
+    state.open.forEach(function (id) {
+      var d = document.getElementById(id);
+      if (d) d.open = true;
+    });
+    Object.keys(state.values).forEach(function (id) {
+      var f = document.getElementById(id);
+      if (!f) return;
+      if (f.type === "checkbox") f.checked = state.values[id];
+      else f.value = state.values[id];
+    });
+    var focus = state.focus && document.getElementById(state.focus.id);
+    if (focus) {
+      focus.focus();
+      try { focus.setSelectionRange(state.focus.start, state.focus.end); } catch (e) { /* not a text field */ }
+    }
+  }
+
+  function swapKeeping(html) {
+    var el = parse(html);
+    var current = document.getElementById(el.id);
+    var state = remember(current);
+    htmx.swap(current, html, { swapStyle: "outerHTML" });
+    restore(state);
+    return document.getElementById(el.id);
+  }
+
   function start(root) {
     var pollMs = Math.max(1, Number(root.dataset.pollSeconds || 5)) * 1000;
     var status = document.getElementById("live-status");
@@ -76,8 +119,7 @@
           var el = parse(html);
           polling = !open;
           if (isNewer(el)) {
-            htmx.swap(document.getElementById(el.id), html, { swapStyle: "outerHTML" });
-            updated(document.getElementById(el.id));
+            updated(swapKeeping(html));
           } else {
             lastUpdate = Date.now();
             show(open ? "live" : "polling");
@@ -115,6 +157,7 @@
     // the element that made it, and htmx could no longer swap the answer. Hold
     // the newest such push and apply it afterwards if it is still newer.
     var held = null;
+    var kept = null; // what the person had open or typed, across a push
     root.addEventListener("htmx:wsBeforeMessage", function (e) {
       var el = parse(e.detail.message);
       if (!isNewer(el)) {
@@ -122,16 +165,19 @@
       } else if (document.querySelector(".htmx-request")) {
         if (!held || order(el) > order(parse(held))) held = e.detail.message;
         e.preventDefault();
+      } else {
+        kept = remember(document.getElementById(el.id));
       }
     });
     document.body.addEventListener("htmx:afterRequest", function () {
       if (!held || document.querySelector(".htmx-request")) return;
       var html = held;
       held = null;
-      var el = parse(html);
-      if (isNewer(el)) htmx.swap(document.getElementById(el.id), html, { swapStyle: "outerHTML" });
+      if (isNewer(parse(html))) swapKeeping(html);
     });
     root.addEventListener("htmx:wsAfterMessage", function (e) {
+      if (kept) restore(kept);
+      kept = null;
       var el = parse(e.detail.message);
       updated(el && document.getElementById(el.id));
     });

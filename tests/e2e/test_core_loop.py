@@ -161,6 +161,29 @@ def test_staff_report_a_delay_and_the_customer_sees_it_live(browser, server) -> 
     staff.context.close()
 
 
+def test_a_push_never_closes_a_panel_or_loses_what_staff_are_typing(browser, server) -> None:
+    server.new_order("E2E-9")
+    server.new_order("E2E-10")
+    tablet = staff_page(browser, server)
+    wait_live(tablet)
+    card = tablet.locator("li.card", has_text="#E2E-9")
+    card.get_by_text("Delay, note, promise…").click()
+    reason = card.get_by_label("Why is it late?")
+    reason.fill("Half-typed reas")
+    # Another tablet moves another order: the whole board is pushed to this one.
+    other = staff_page(browser, server)
+    other.get_by_role("button", name="Advance order E2E-10 to Preparing").click()
+    expect(tablet.get_by_role("button", name="Advance order E2E-10 to Baking")).to_be_visible(
+        timeout=LIVE
+    )
+    card = tablet.locator("li.card", has_text="#E2E-9")
+    expect(card.locator("details.card-more")).to_have_attribute("open", "")
+    expect(card.get_by_label("Why is it late?")).to_have_value("Half-typed reas")
+    expect(card.get_by_label("Why is it late?")).to_be_focused()
+    tablet.context.close()
+    other.context.close()
+
+
 def test_screenshots_of_the_tracker_and_the_board(browser, server) -> None:
     url = server.new_order("1050")
     staff = staff_page(browser, server, width=1024)
