@@ -7,11 +7,24 @@ so the admin obeys the same locking, versioning, history and broadcast.
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .models import Feedback, Membership, Order, OrderEvent, Shop, Stage, Workflow
+from .models import (
+    Delivery,
+    Feedback,
+    Membership,
+    MessageTemplate,
+    Order,
+    OrderEvent,
+    Shop,
+    Stage,
+    WebhookEndpoint,
+    Workflow,
+)
+from .notifications import PLACEHOLDERS
 from .workflow_templates import TEMPLATES, copy_workflow, install_template
 
 
@@ -21,12 +34,33 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class MessageTemplateInline(admin.StackedInline):
+    model = MessageTemplate
+    extra = 0
+    verbose_name_plural = _("message texts (empty: the built-in defaults)")
+
+    def get_formset(self, request: HttpRequest, obj: object = None, **kwargs: object) -> object:
+        formset = super().get_formset(request, obj, **kwargs)
+        names = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+        formset.form.base_fields["body"].help_text = _(
+            "Placeholders: %(names)s. A line whose placeholder has no value is left out; "
+            "the tracking and unsubscribe links are added when missing."
+        ) % {"names": names}
+        return formset
+
+
+class WebhookEndpointInline(admin.TabularInline):
+    model = WebhookEndpoint
+    extra = 0
+    fields = ["url", "secret", "active"]
+
+
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "phone", "language", "timezone"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, MessageTemplateInline, WebhookEndpointInline]
     actions = ["install_templates"]
 
     @admin.action(description=_("Add all built-in workflows (pizza, café, shop, …)"))
@@ -40,7 +74,7 @@ class ShopAdmin(admin.ModelAdmin):
 class StageInline(admin.TabularInline):
     model = Stage
     extra = 1
-    fields = ["position", "name_ru", "name_en", "text_ru", "text_en", "expected_minutes"]
+    fields = ["position", "name_ru", "name_en", "text_ru", "text_en", "expected_minutes", "notify"]
 
 
 @admin.register(Workflow)
@@ -85,11 +119,22 @@ class OrderAdmin(admin.ModelAdmin):
         "version",
         "token",
         "cancel_reason",
+        "unsubscribed_at",
         "last_action",
         "created_at",
         "updated_at",
     ]
-    fields = ["shop", "workflow", "number", "customer_name", "phone", "email", *readonly_fields[2:]]
+    fields = [
+        "shop",
+        "workflow",
+        "number",
+        "customer_name",
+        "phone",
+        "email",
+        "summary",
+        "language",
+        *readonly_fields[2:],
+    ]
     inlines = [OrderEventInline]
     actions = ["advance", "undo", "cancel"]
 
@@ -145,3 +190,37 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: what was sent, retried or given up, and why."""
+
+    list_display = [
+        "created_at",
+        "channel",
+        "recipient",
+        "order",
+        "status",
+        "attempts",
+        "last_error",
+    ]
+    list_filter = ["status", "channel", "shop"]
+    search_fields = ["recipient", "order__number"]
+    date_hierarchy = "created_at"
+    actions = ["retry_now"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Retry now (also failed ones)"))
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        count = queryset.exclude(status=Delivery.Status.SENT).update(
+            status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), locked_until=None
+        )
+        self.message_user(
+            request, ngettext("%d delivery queued.", "%d deliveries queued.", count) % count
+        )

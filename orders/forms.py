@@ -100,3 +100,8 @@ class FeedbackForm(forms.Form):
 
 class ProblemForm(forms.Form):
     text = forms.CharField(label=_("What went wrong?"), max_length=500)
+
+
+class LookupForm(forms.Form):
+    number = forms.CharField(label=_("Order number"), max_length=40)
+    contact = forms.CharField(label=_("Phone or e-mail given with the order"), max_length=254)

@@ -3,13 +3,16 @@
 Nothing here changes an order's stage or state: that is orders.services' job.
 """
 
+import re
 import secrets
 import zoneinfo
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -36,6 +39,22 @@ def _localized(obj: models.Model, field: str, language: str | None = None) -> st
     return getattr(obj, f"{field}_{lang}", "") or getattr(obj, f"{field}_{other}", "")
 
 
+ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def parse_origins(text: str) -> list[str]:
+    return [line.strip().rstrip("/").lower() for line in text.splitlines() if line.strip()]
+
+
+def validate_origins(text: str) -> None:
+    bad = [origin for origin in parse_origins(text) if not ORIGIN_RE.match(origin)]
+    if bad:
+        raise ValidationError(
+            _("Not an origin (scheme://host[:port], no path): %(bad)s"),
+            params={"bad": ", ".join(bad)},
+        )
+
+
 class Shop(models.Model):
     slug = models.SlugField(_("slug"), unique=True)
     name = models.CharField(_("name"), max_length=120)
@@ -56,6 +75,20 @@ class Shop(models.Model):
         default="#c0392b",
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #c0392b."))],
     )
+    # Russian messages speak as "ты" or "вы", as the shop speaks to its customers.
+    address_form = models.CharField(
+        _("form of address (Russian)"),
+        max_length=8,
+        choices=[("vy", _("formal (вы)")), ("ty", _("informal (ты)"))],
+        default="vy",
+    )
+    # Origins allowed to frame the embedded tracker and lookup form, one per line.
+    embed_origins = models.TextField(
+        _("sites that may embed the tracker"),
+        blank=True,
+        help_text=_("One origin per line, e.g. https://shop.example. Empty: not embeddable."),
+        validators=[validate_origins],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -69,6 +102,10 @@ class Shop(models.Model):
     @property
     def phone_href(self) -> str:
         return "tel:" + "".join(ch for ch in self.phone if ch.isdigit() or ch == "+")
+
+    @property
+    def frame_origins(self) -> list[str]:
+        return parse_origins(self.embed_origins)
 
 
 class Membership(models.Model):
@@ -127,6 +164,8 @@ class Stage(models.Model):
     text_ru = models.CharField(_("customer text (Russian)"), max_length=300, blank=True)
     text_en = models.CharField(_("customer text (English)"), max_length=300, blank=True)
     expected_minutes = models.PositiveIntegerField(_("expected minutes"), default=0)
+    # A milestone the customer hears about ("out for delivery", "ready for pickup").
+    notify = models.BooleanField(_("notify the customer"), default=False)
 
     class Meta:
         verbose_name = _("stage")
@@ -166,6 +205,12 @@ class Order(models.Model):
     # Private contact: never rendered on public pages.
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
+    # An optional line on what was ordered, for the confirmation ("2 pizzas, 1 cola").
+    summary = models.CharField(_("summary"), max_length=200, blank=True)
+    # The customer's language for messages; empty: the shop's default.
+    language = models.CharField(_("language"), max_length=2, choices=LANGUAGE_CHOICES, blank=True)
+    # Set when the customer follows the unsubscribe link: no more messages.
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
     # When the current stage was reached (moving forward): the ETA counts from here.
     stage_since = models.DateTimeField(null=True, blank=True)
@@ -208,6 +253,10 @@ class Order(models.Model):
     @property
     def is_delayed(self) -> bool:
         return self.state == self.State.DELAYED
+
+    @property
+    def message_language(self) -> str:
+        return self.language or self.shop.language
 
 
 class OrderEvent(models.Model):
@@ -278,3 +327,134 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}: {self.rating}/5"
+
+
+class MessageKind(models.TextChoices):
+    """What a customer message is about: one message per such change, never more."""
+
+    CREATED = "created", _("confirmation")
+    MILESTONE = "milestone", _("milestone stage reached")
+    DELAYED = "delayed", _("delay")
+    CANCELLED = "cancelled", _("cancellation")
+
+
+class MessageTemplate(models.Model):
+    """A shop's own wording for one kind of message in one language (defaults otherwise)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="message_templates")
+    kind = models.CharField(_("message"), max_length=12, choices=MessageKind.choices)
+    language = models.CharField(_("language"), max_length=2, choices=LANGUAGE_CHOICES)
+    subject = models.CharField(_("e-mail subject"), max_length=150)
+    body = models.TextField(_("e-mail text"), max_length=2000)
+    sms = models.CharField(_("SMS text"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("message text")
+        verbose_name_plural = _("message texts")
+        ordering = ["shop", "kind", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "kind", "language"], name="message_unique_shop_kind_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop}: {self.get_kind_display()} ({self.language})"
+
+    def clean(self) -> None:
+        from .notifications import unknown_placeholders
+
+        for field in ("subject", "body", "sms"):
+            unknown = unknown_placeholders(getattr(self, field))
+            if unknown:
+                raise ValidationError(
+                    {
+                        field: _("Unknown placeholders: %(names)s")
+                        % {"names": ", ".join("{" + n + "}" for n in unknown)}
+                    }
+                )
+
+
+class WebhookEndpoint(models.Model):
+    """A shop's own system that hears about every order change, signed with the secret."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(
+        _("signing secret"), max_length=64, default=partial(secrets.token_urlsafe, 32)
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["shop", "pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Delivery(models.Model):
+    """The outbox: one message or webhook call, written in the same transaction as the
+    change it reports, so nothing is lost; also the delivery log shown in the admin."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        SMS = "sms", _("SMS")
+        WEBHOOK = "webhook", _("webhook")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed (gave up)")
+        SKIPPED = "skipped", _("skipped")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(OrderEvent, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # One delivery per change, channel and endpoint: a retry of the change cannot add one.
+    dedupe_key = models.CharField(max_length=80, unique=True)
+    recipient = models.CharField(_("recipient"), max_length=500)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("content"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    # A worker's claim; a crashed worker's claim simply runs out.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.recipient}"
+
+
+class RateCounter(models.Model):
+    """A fixed-window counter shared by every process (lookup attempts, API calls)."""
+
+    key = models.CharField(max_length=200)
+    window = models.BigIntegerField()  # Unix time of the window's start
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window"], name="ratecounter_unique_key_window")
+        ]
+        indexes = [models.Index(fields=["window"], name="ratecounter_window_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window}: {self.count}"

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 
 from .live import broadcast_order
 from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Stage, Workflow
+from .notifications import enqueue_messages
+from .webhooks import enqueue_webhooks
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -71,7 +73,7 @@ def _record(
     order.version += 1
     order.last_action = kind
     order.save(update_fields=[*fields, "version", "last_action", "updated_at"])
-    OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order,
         version=order.version,
         kind=kind,
@@ -81,6 +83,10 @@ def _record(
         text=text,
         public=public,
     )
+    # Messages and webhooks join the same transaction: they exist if and only if
+    # the change does, once per change (orders.outbox sends them).
+    enqueue_messages(order, event)
+    enqueue_webhooks(order, event)
     # After commit only, and robust: a dead channel layer never undoes a tap.
     transaction.on_commit(partial(broadcast_order, order.pk), robust=True)
     return order
@@ -112,9 +118,14 @@ def create_order(
     customer_name: str,
     phone: str = "",
     email: str = "",
+    summary: str = "",
+    language: str = "",
+    promise_start: datetime | None = None,
+    promise_end: datetime | None = None,
     by: Actor = None,
 ) -> Order:
     number, customer_name = number.strip(), customer_name.strip()
+    _check_promise(promise_start, promise_end)
     if workflow.shop_id != shop.pk:
         raise ActionRefused(_("This workflow belongs to another shop."))
     if not number or not customer_name:
@@ -132,6 +143,10 @@ def create_order(
                 customer_name=customer_name,
                 phone=phone.strip(),
                 email=email.strip(),
+                summary=summary.strip(),
+                language=language,
+                promise_start=promise_start,
+                promise_end=promise_end,
                 stage=first,
                 stage_since=timezone.now(),
                 version=0,
@@ -269,6 +284,15 @@ def add_note(*, order: Order, by: Actor, text: str, public: bool) -> Order:
     return _record(order, OrderEvent.Kind.NOTE, by, fields=[], text=text, public=public)
 
 
+def _check_promise(
+    start: datetime | None, end: datetime | None, order: Order | None = None
+) -> None:
+    if (start is None) != (end is None):
+        raise ActionRefused(_("A promise needs both a start and an end."), order)
+    if start is not None and end < start:
+        raise ActionRefused(_("The window must end after it starts."), order)
+
+
 @transaction.atomic
 def set_promise(
     *,
@@ -279,10 +303,7 @@ def set_promise(
     end: datetime | None,
 ) -> Order:
     """Promise a time (start == end) or a window; None for both withdraws the promise."""
-    if (start is None) != (end is None):
-        raise ActionRefused(_("A promise needs both a start and an end."), order)
-    if start is not None and end < start:
-        raise ActionRefused(_("The window must end after it starts."), order)
+    _check_promise(start, end, order)
     order = _lock(order, expected_version)
     _require_open(order)
     order.promise_start, order.promise_end = start, end

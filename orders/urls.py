@@ -6,6 +6,11 @@ app_name = "orders"
 
 urlpatterns = [
     path("t/<str:token>/", views_public.track, name="track"),
+    path("t/<str:token>/embed/", views_public.embed, name="embed"),
+    path("t/<str:token>/unsubscribe/", views_public.unsubscribe, name="unsubscribe"),
+    path("track/", views_public.lookup, name="lookup"),
+    path("track/<slug:slug>/", views_public.lookup, name="shop_lookup"),
+    path("track/<slug:slug>/embed/", views_public.lookup, {"embed": True}, name="lookup_embed"),
     path("t/<str:token>/progress/", views_public.track_progress, name="track_progress"),
     path("t/<str:token>/feedback/", views_public.track_feedback, name="track_feedback"),
     path("t/<str:token>/problem/", views_public.track_problem, name="track_problem"),

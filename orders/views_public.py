@@ -5,17 +5,19 @@ from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import services
-from .forms import FeedbackForm, ProblemForm
+from . import ratelimit, services
+from .forms import FeedbackForm, LookupForm, ProblemForm
 from .live import LANGS, progress_context
 from .models import TOKEN_PATTERN, Order, Shop
 
@@ -56,6 +58,7 @@ def _render_progress(
     token: str,
     template: str,
     respond: Callable[[Order], tuple[str, int]] | None = None,
+    extra: dict | None = None,
 ) -> HttpResponse:
     """Render the page or the partial; `respond` first acts on the order (a form post)."""
     order = _order_by_token(token)
@@ -70,9 +73,20 @@ def _render_progress(
             "lang": lang,
             "poll_seconds": settings.TRACKER_POLL_SECONDS,
             "care_message": message,
+            **(extra or {}),
         }
         response = render(request, template, context, status=status)
     response["Content-Language"] = lang
+    return response
+
+
+def embeddable(response: HttpResponse, shop: Shop | None) -> HttpResponse:
+    """Only the shop's listed origins may frame this response; none listed: nobody."""
+    origins = shop.frame_origins if shop is not None else []
+    response.frame_ancestors = origins
+    if origins:
+        # CSP frame-ancestors decides; X-Frame-Options cannot list origins.
+        response.xframe_options_exempt = True
     return response
 
 
@@ -106,6 +120,27 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 @never_cache
+def embed(request: HttpRequest, token: str) -> HttpResponse:
+    """The tracker inside a shop's own page: same live updates, no site chrome."""
+    order = _order_by_token(token)
+    if order is None:
+        return not_found(request)
+    transparent = request.GET.get("transparent") == "1"
+    response = _render_progress(
+        request,
+        token,
+        "orders/embed.html",
+        extra={
+            "transparent": transparent,
+            "keep_query": "&transparent=1" if transparent else "",
+            "embed_origins": order.shop.frame_origins,
+        },
+    )
+    return embeddable(response, order.shop)
+
+
+@require_GET
+@never_cache
 def track_progress(request: HttpRequest, token: str) -> HttpResponse:
     """The progress partial alone: polling fallback and resync after a gap."""
     return _render_progress(request, token, "orders/track.html#progress")
@@ -132,3 +167,110 @@ def track_problem(request: HttpRequest, token: str) -> HttpResponse:
         services.report_problem,
         _("Thank you. The shop's staff have your message and will get back to you."),
     )
+
+
+def _client(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _digits(phone: str) -> str:
+    # The last ten digits: +7 900…, 8 900… and 900… are the same Russian number.
+    return "".join(ch for ch in phone if ch.isdigit())[-10:]
+
+
+def find_order(number: str, contact: str, shop: Shop | None) -> Order | None:
+    """The order with this number whose phone or e-mail matches; None otherwise."""
+    candidates = Order.objects.select_related("shop").filter(number=number.strip())
+    if shop is not None:
+        candidates = candidates.filter(shop=shop)
+    contact = contact.strip()
+    for order in candidates.order_by("-created_at")[:20]:
+        if "@" in contact:
+            if order.email and order.email.lower() == contact.lower():
+                return order
+        elif len(_digits(contact)) >= 5 and _digits(order.phone) == _digits(contact):
+            return order
+    return None
+
+
+def _visitor_language(request: HttpRequest, shop: Shop | None) -> str:
+    if shop is not None:
+        return public_language(request, shop)
+    fallback = Shop(language=settings.LANGUAGE_CODE[:2])
+    return public_language(request, fallback)
+
+
+# Lookup posts carry no credential and change nothing but the attempt counter;
+# inside a shop's iframe there is no cookie for a CSRF token to live in.
+@csrf_exempt
+@never_cache
+def lookup(request: HttpRequest, slug: str | None = None, embed: bool = False) -> HttpResponse:
+    """Order number + phone or e-mail -> the tracker; rate-limited, no enumeration."""
+    shop = None
+    if slug is not None:
+        shop = Shop.objects.filter(slug=slug).first()
+        if shop is None:
+            return not_found(request)
+    lang = _visitor_language(request, shop)
+    status, message = 200, ""
+    with translation.override(lang):
+        form = LookupForm(request.POST or None)
+        if request.method == "POST":
+            key = f"lookup:{_client(request)}:{shop.slug if shop else '*'}"
+            limit, window = settings.TRACKER_LOOKUP_ATTEMPTS, settings.TRACKER_LOOKUP_WINDOW_SECONDS
+            wait = ratelimit.retry_after(key, limit, window)
+            if wait:
+                minutes = max(1, -(-wait // 60))
+                status = 429
+                message = ngettext(
+                    "Too many attempts. Please try again in %(n)d minute.",
+                    "Too many attempts. Please try again in %(n)d minutes.",
+                    minutes,
+                ) % {"n": minutes}
+            elif not form.is_valid():
+                status, message = 400, _("Please enter the order number and a phone or e-mail.")
+            else:
+                order = find_order(form.cleaned_data["number"], form.cleaned_data["contact"], shop)
+                if order is not None:
+                    name = "orders:embed" if embed else "orders:track"
+                    return redirect(
+                        f"{reverse(name, args=[order.token])}?lang={lang}", permanent=False
+                    )
+                ratelimit.hit(key, window)
+                # The same words for a wrong pair and an unknown number.
+                status = 404
+                message = _("We could not find an order with this number and phone or e-mail.")
+        response = render(
+            request,
+            "orders/lookup.html",
+            {"form": form, "shop": shop, "embed": embed, "message": message, "lang": lang},
+            status=status,
+        )
+    response["Content-Language"] = lang
+    return embeddable(response, shop) if embed else response
+
+
+@csrf_exempt
+@never_cache
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """Stop messages about one order: a confirm button (GET), or one click (POST, RFC 8058).
+
+    A GET never unsubscribes: mail scanners open links.
+    """
+    order = _order_by_token(token)
+    if order is None:
+        return not_found(request)
+    if request.method == "POST":
+        Order.objects.filter(pk=order.pk, unsubscribed_at__isnull=True).update(
+            unsubscribed_at=timezone.now()
+        )
+        order.refresh_from_db(fields=["unsubscribed_at"])
+    elif request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    lang = public_language(request, order.shop)
+    with translation.override(lang):
+        response = render(
+            request, "orders/unsubscribe.html", {"order": order, "shop": order.shop, "lang": lang}
+        )
+    response["Content-Language"] = lang
+    return response

@@ -1,7 +1,9 @@
 """Built-in workflows a shop starts from, in Russian and English.
 
-Each stage: (name_ru, name_en, text_ru, text_en, expected minutes). A shop gets its
-own editable copy with install_template(); the template itself never changes a shop.
+Each stage: (name_ru, name_en, text_ru, text_en, expected minutes); "milestones" are the
+positions the customer gets a message about ("out for delivery", "ready for pickup").
+A shop gets its own editable copy with install_template(); the template itself never
+changes a shop.
 """
 
 from django.db import transaction
@@ -10,6 +12,7 @@ from .models import Shop, Stage, Workflow
 
 TEMPLATES: dict[str, dict] = {
     "pizza": {
+        "milestones": (4,),
         "name_ru": "Доставка пиццы",
         "name_en": "Pizza delivery",
         "stages": [
@@ -45,6 +48,7 @@ TEMPLATES: dict[str, dict] = {
         ],
     },
     "cafe": {
+        "milestones": (3,),
         "name_ru": "Кафе: с собой",
         "name_en": "Café pickup",
         "stages": [
@@ -67,6 +71,7 @@ TEMPLATES: dict[str, dict] = {
         ],
     },
     "shop": {
+        "milestones": (3, 4),
         "name_ru": "Интернет-магазин",
         "name_en": "Online shop",
         "stages": [
@@ -101,6 +106,7 @@ TEMPLATES: dict[str, dict] = {
         ],
     },
     "drycleaning": {
+        "milestones": (4,),
         "name_ru": "Химчистка",
         "name_en": "Dry cleaning",
         "aftercare_ru": "Снимите плёнку дома: ткань должна дышать. Храните вещи на плечиках. "
@@ -133,6 +139,7 @@ TEMPLATES: dict[str, dict] = {
         ],
     },
     "carrepair": {
+        "milestones": (5,),
         "name_ru": "Автосервис",
         "name_en": "Car repair",
         "aftercare_ru": "Первые 200 км избегайте резких торможений. На работы действует гарантия "
@@ -178,6 +185,7 @@ TEMPLATES: dict[str, dict] = {
         ],
     },
     "salon": {
+        "milestones": (),
         "name_ru": "Салон красоты",
         "name_en": "Salon",
         "aftercare_ru": "Не мочите волосы 48 часов после окрашивания и используйте шампунь "
@@ -230,6 +238,7 @@ def install_template(shop: Shop, key: str) -> Workflow:
                 text_ru=text_ru,
                 text_en=text_en,
                 expected_minutes=minutes,
+                notify=position in template["milestones"],
             )
             for position, (name_ru, name_en, text_ru, text_en, minutes) in enumerate(
                 template["stages"], start=1
@@ -258,6 +267,7 @@ def copy_workflow(workflow: Workflow, new_key: str) -> Workflow:
             text_ru=s.text_ru,
             text_en=s.text_en,
             expected_minutes=s.expected_minutes,
+            notify=s.notify,
         )
         for s in workflow.stages.all()
     )

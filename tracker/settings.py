@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tracker.observability.RequestIdMiddleware",
+    "tracker.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tracker.csp.nonce",
             ],
         },
     },
@@ -173,6 +175,10 @@ STORAGES = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 globals().update(EMAIL_CONFIG)  # EMAIL_BACKEND, EMAIL_HOST, … from one URL
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tracker@localhost")
+# SMS providers plug in behind orders.sms; the default only logs (number masked).
+SMS_BACKEND = env.str("SMS_BACKEND", default="orders.sms.LoggingBackend")
+# Failed e-mails, SMS and webhooks are retried with backoff for this long, then logged as failed.
+TRACKER_DELIVERY_GIVE_UP_HOURS = env.int("TRACKER_DELIVERY_GIVE_UP_HOURS", default=24)
 
 # Pages may only be framed by ourselves; the embed (later) sets its own per-shop policy.
 X_FRAME_OPTIONS = "DENY"
@@ -217,3 +223,6 @@ TRACKER_WS_MAX_AGE_SECONDS = env.int("TRACKER_WS_MAX_AGE_SECONDS", default=6 * 3
 TRACKER_POLL_SECONDS = env.int("TRACKER_POLL_SECONDS", default=5)
 TRACKER_FEEDBACK_EDIT_SECONDS = env.int("TRACKER_FEEDBACK_EDIT_SECONDS", default=1800)
 TRACKER_PUBLIC_URL = env.str("TRACKER_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Order lookup (number + phone or e-mail): failed attempts allowed per client and shop per window.
+TRACKER_LOOKUP_ATTEMPTS = env.int("TRACKER_LOOKUP_ATTEMPTS", default=5)
+TRACKER_LOOKUP_WINDOW_SECONDS = env.int("TRACKER_LOOKUP_WINDOW_SECONDS", default=900)

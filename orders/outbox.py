@@ -1,0 +1,162 @@
+"""The outbox worker: delivers queued e-mails, SMS and webhooks in the background.
+
+Deliveries are rows written in the same transaction as the change (so none is
+lost when a process dies), claimed with a short lease (a crashed worker's claim
+runs out and another picks the row up), retried with exponential backoff, and
+given up only after TRACKER_DELIVERY_GIVE_UP_HOURS with the error logged and
+visible in the admin. Run by `manage.py deliver` (started by `make run` and
+`python -m tracker.serve`); several workers may run at once.
+"""
+
+import logging
+import random
+import threading
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import close_old_connections
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from . import sms
+from .models import Delivery
+from .notifications import unsubscribe_url
+from .webhooks import send_webhook
+
+log = logging.getLogger("tracker.outbox")
+
+LEASE = timedelta(minutes=2)
+FIRST_RETRY_SECONDS = 30
+MAX_RETRY_SECONDS = 3600
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at an hour, with jitter against thundering herds."""
+    seconds = min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS)
+    return timedelta(seconds=seconds * random.uniform(0.9, 1.1))
+
+
+def send_email(delivery: Delivery) -> None:
+    shop = delivery.order.shop
+    unsubscribe = unsubscribe_url(delivery.order)
+    EmailMessage(
+        subject=delivery.subject,
+        body=delivery.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.recipient],
+        reply_to=[shop.email] if shop.email else None,
+        headers={
+            # One-click unsubscribe (RFC 8058) for mail clients that offer it.
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    ).send(fail_silently=False)
+
+
+def send_sms(delivery: Delivery) -> None:
+    sms.get_backend().send(delivery.recipient, delivery.body)
+
+
+SENDERS = {
+    Delivery.Channel.EMAIL: send_email,
+    Delivery.Channel.SMS: send_sms,
+    Delivery.Channel.WEBHOOK: send_webhook,
+}
+
+
+def due(now: datetime) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+        status=Delivery.Status.PENDING,
+        next_attempt_at__lte=now,
+    )
+
+
+def _claim(pk: int, now: datetime) -> bool:
+    # Compare-and-set: of several workers, exactly one updates the row.
+    return due(now).filter(pk=pk).update(locked_until=now + LEASE) == 1
+
+
+def _skip_reason(delivery: Delivery) -> str:
+    if delivery.channel == Delivery.Channel.WEBHOOK:
+        return "" if delivery.endpoint.active else "endpoint deactivated"
+    return "customer unsubscribed" if delivery.order.unsubscribed_at else ""
+
+
+def attempt(delivery: Delivery, now: datetime) -> None:
+    reason = _skip_reason(delivery)
+    if reason:
+        delivery.status, delivery.last_error = Delivery.Status.SKIPPED, reason
+    else:
+        delivery.attempts += 1
+        try:
+            SENDERS[delivery.channel](delivery)
+        except Exception as error:
+            delivery.last_error = f"{type(error).__name__}: {error}"[:2000]
+            give_up = delivery.created_at + timedelta(hours=settings.TRACKER_DELIVERY_GIVE_UP_HOURS)
+            if now >= give_up:
+                delivery.status = Delivery.Status.FAILED
+                log.error(
+                    "delivery %s (%s) failed for good after %s attempts: %s",
+                    delivery.pk,
+                    delivery.channel,
+                    delivery.attempts,
+                    delivery.last_error,
+                )
+            else:
+                delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+                log.warning(
+                    "delivery %s (%s) attempt %s failed, retrying at %s: %s",
+                    delivery.pk,
+                    delivery.channel,
+                    delivery.attempts,
+                    delivery.next_attempt_at.isoformat(),
+                    delivery.last_error,
+                )
+        else:
+            delivery.status, delivery.sent_at, delivery.last_error = (
+                Delivery.Status.SENT,
+                timezone.now(),
+                "",
+            )
+    delivery.locked_until = None
+    delivery.save(
+        update_fields=[
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "locked_until",
+            "last_error",
+            "sent_at",
+        ]
+    )
+
+
+def deliver_due(now: datetime | None = None, limit: int = 100) -> int:
+    """Attempt every delivery due at `now`; returns how many were attempted."""
+    now = now or timezone.now()
+    candidates = list(
+        due(now).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]
+    )
+    done = 0
+    for pk in candidates:
+        if _claim(pk, now):
+            delivery = Delivery.objects.select_related("order__shop", "endpoint").get(pk=pk)
+            attempt(delivery, now)
+            done += 1
+    return done
+
+
+def run(stop: threading.Event, poll_seconds: float = 1.0) -> None:
+    """Deliver until `stop` is set; idle polls are one indexed query."""
+    while not stop.is_set():
+        close_old_connections()  # drop a connection broken by a database restart
+        try:
+            busy = deliver_due()
+        except Exception:
+            log.exception("outbox worker: database unavailable; trying again")
+            busy = 0
+        if not busy:
+            stop.wait(poll_seconds)
