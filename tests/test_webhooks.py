@@ -1,0 +1,182 @@
+"""Signed webhooks: every change, HMAC over timestamp + body, retried with backoff."""
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from orders import outbox, services
+from orders.models import Delivery, Order, Shop, WebhookEndpoint
+from tests.support.receiver import Receiver, receiver  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+def endpoint(shop: Shop, receiver: Receiver) -> WebhookEndpoint:  # noqa: F811
+    return WebhookEndpoint.objects.create(shop=shop, url=receiver.url, secret="s3cret-for-tests")
+
+
+def verify(secret: str, headers: dict, body: bytes) -> bool:
+    """What docs/API.md tells a receiver to do, written independently of the sender."""
+    timestamp = headers["Tracker-Timestamp"]
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    fresh = abs(time.time() - int(timestamp)) < 300
+    return fresh and hmac.compare_digest(headers["Tracker-Signature"], "v1=" + expected.hexdigest())
+
+
+def new_order(shop: Shop, staff: object) -> Order:
+    return services.create_order(
+        shop=shop,
+        workflow=shop.workflows.get(key="pizza"),
+        number="5001",
+        customer_name="Maria Ivanova",
+        by=staff,
+    )
+
+
+def test_every_change_is_posted_signed(
+    shop: Shop,
+    staff: object,
+    endpoint: WebhookEndpoint,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    order = new_order(shop, staff)
+    order = services.advance_order(order=order, by=staff, expected_version=order.version)
+    services.add_note(order=order, by=staff, text="Door code 42", public=False)
+    assert outbox.deliver_due() == 3
+    kinds = [json.loads(r.body)["type"] for r in receiver.requests]
+    assert kinds == ["order.created", "order.advanced", "order.note"]
+    for request in receiver.requests:
+        assert verify(endpoint.secret, request.headers, request.body)
+        assert not verify("another-secret", request.headers, request.body)
+        assert request.headers["Content-Type"] == "application/json; charset=utf-8"
+    advanced = json.loads(receiver.requests[1].body)
+    assert advanced["id"].startswith("evt_")
+    assert advanced["order"]["number"] == "5001"
+    assert advanced["order"]["stage"]["position"] == 2
+    assert advanced["order"]["version"] == 2
+    assert advanced["order"]["tracking_url"].endswith(f"/t/{order.token}/")
+    # A staff-only note is an event, but its text never leaves the shop's board.
+    note = receiver.requests[2].body.decode()
+    assert "Door code 42" not in note
+
+
+def test_a_tampered_body_fails_verification(
+    shop: Shop,
+    staff: object,
+    endpoint: WebhookEndpoint,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    new_order(shop, staff)
+    outbox.deliver_due()
+    [request] = receiver.requests
+    assert not verify(endpoint.secret, request.headers, request.body.replace(b"5001", b"5002"))
+
+
+def test_a_receiver_that_fails_twice_gets_the_same_event_until_it_succeeds(
+    shop: Shop,
+    staff: object,
+    endpoint: WebhookEndpoint,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    receiver.statuses = [500, 503, 200]
+    new_order(shop, staff)
+    now = timezone.now()
+    outbox.deliver_due(now)
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 1)
+    assert "500" in delivery.last_error
+    first_wait = delivery.next_attempt_at - now
+    outbox.deliver_due(delivery.next_attempt_at)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 2)
+    assert delivery.next_attempt_at - now > first_wait * 2  # exponential
+    outbox.deliver_due(delivery.next_attempt_at)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (
+        Delivery.Status.SENT,
+        3,
+        "",
+    )
+    bodies = {r.body for r in receiver.requests}
+    ids = {r.headers["Tracker-Delivery"] for r in receiver.requests}
+    assert len(receiver.requests) == 3
+    assert len(bodies) == 1  # the same event each time …
+    assert ids == {str(delivery.pk)}  # … under the same delivery id, for deduplication
+
+
+def test_retries_stop_after_a_day(
+    shop: Shop,
+    staff: object,
+    endpoint: WebhookEndpoint,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    receiver.statuses = [500]
+    new_order(shop, staff)
+    delivery = Delivery.objects.get()
+    moment = timezone.now()
+    while delivery.status == Delivery.Status.PENDING and delivery.attempts < 100:
+        moment = max(moment, delivery.next_attempt_at)
+        outbox.deliver_due(moment)
+        delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.FAILED
+    assert moment - delivery.created_at >= timedelta(hours=24)
+    # Backoff caps at an hour: about 30 tries in a day, not thousands.
+    assert 20 <= delivery.attempts <= 40
+
+
+def test_a_redirect_is_not_followed(
+    shop: Shop,
+    staff: object,
+    endpoint: WebhookEndpoint,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    receiver.statuses, receiver.location = [302], "http://127.0.0.1:9/elsewhere"
+    new_order(shop, staff)
+    outbox.deliver_due()
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.PENDING
+    assert "redirect" in delivery.last_error
+    assert len(receiver.requests) == 1
+
+
+def test_a_deactivated_endpoint_gets_nothing_more(
+    shop: Shop,
+    staff: object,
+    endpoint: WebhookEndpoint,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    new_order(shop, staff)
+    endpoint.active = False
+    endpoint.save()
+    outbox.deliver_due()
+    assert receiver.requests == []
+    assert Delivery.objects.get().status == Delivery.Status.SKIPPED
+
+
+def test_another_shops_endpoint_hears_nothing(
+    shop: Shop,
+    other_shop: Shop,
+    staff: object,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    WebhookEndpoint.objects.create(shop=other_shop, url=receiver.url)
+    new_order(shop, staff)
+    outbox.deliver_due()
+    assert receiver.requests == []
+
+
+def test_a_slow_webhook_never_slows_a_tap(
+    shop: Shop,
+    staff: object,
+    endpoint: WebhookEndpoint,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    # The tap only writes the outbox row; nothing is sent until the worker runs.
+    order = new_order(shop, staff)
+    services.advance_order(order=order, by=staff, expected_version=order.version)
+    assert receiver.requests == []
+    assert Delivery.objects.filter(status=Delivery.Status.PENDING).count() == 2
