@@ -26,10 +26,7 @@ BASE_POLICY = (
 
 def policy(nonce: str, frame_ancestors: list[str] | None) -> str:
     """frame_ancestors: None for our own pages ('self'), a list for an embed ([] = nobody)."""
-    if frame_ancestors is None:
-        ancestors = "'self'"
-    else:
-        ancestors = " ".join(frame_ancestors) or "'none'"
+    ancestors = "'self'" if frame_ancestors is None else " ".join(frame_ancestors) or "'none'"
     parts = [part.format(nonce=nonce) for part in BASE_POLICY]
     return "; ".join([*parts, f"frame-ancestors {ancestors}"])
 
