@@ -7,6 +7,13 @@ from django.utils.translation import gettext_lazy as _
 from .models import Order, Shop, Workflow
 
 
+def validate_phone(phone: str) -> None:
+    """Empty, or digits with the usual separators (at least five digits)."""
+    digits = [c for c in phone if c.isdigit()]
+    if phone and (len(digits) < 5 or any(c not in "+0123456789 ()-" for c in phone)):
+        raise forms.ValidationError(_("Enter a phone number, e.g. +7 900 123-45-67."))
+
+
 class OrderCreateForm(forms.Form):
     number = forms.CharField(label=_("Order number"), max_length=40)
     customer_name = forms.CharField(label=_("Customer name"), max_length=80)
@@ -34,9 +41,7 @@ class OrderCreateForm(forms.Form):
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"].strip()
-        digits = [c for c in phone if c.isdigit()]
-        if phone and (len(digits) < 5 or any(c not in "+0123456789 ()-" for c in phone)):
-            raise forms.ValidationError(_("Enter a phone number, e.g. +7 900 123-45-67."))
+        validate_phone(phone)
         return phone
 
 

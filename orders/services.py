@@ -18,7 +18,8 @@ from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Stage, Wor
 from .notifications import enqueue_messages
 from .webhooks import enqueue_webhooks
 
-Actor = AbstractBaseUser | AnonymousUser | None
+# A signed-in user, nobody (the system), or a display name (an API key: "API: POS").
+Actor = AbstractBaseUser | AnonymousUser | str | None
 
 
 class ActionRefused(Exception):
@@ -35,6 +36,8 @@ class StaleVersion(ActionRefused):
 
 
 def actor_name(by: Actor) -> str:
+    if isinstance(by, str):
+        return by[:150]
     if by is None or not by.is_authenticated:
         return _("the system")
     return by.get_full_name() or by.get_username()
@@ -78,7 +81,7 @@ def _record(
         version=order.version,
         kind=kind,
         stage=order.stage,
-        by=by if by is not None and by.is_authenticated else None,
+        by=by if not isinstance(by, str | None) and by.is_authenticated else None,
         by_name=actor_name(by),
         text=text,
         public=public,

@@ -55,7 +55,9 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    "ninja",
     "orders",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "api.middleware.ApiGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -226,3 +229,6 @@ TRACKER_PUBLIC_URL = env.str("TRACKER_PUBLIC_URL", default="http://127.0.0.1:800
 # Order lookup (number + phone or e-mail): failed attempts allowed per client and shop per window.
 TRACKER_LOOKUP_ATTEMPTS = env.int("TRACKER_LOOKUP_ATTEMPTS", default=5)
 TRACKER_LOOKUP_WINDOW_SECONDS = env.int("TRACKER_LOOKUP_WINDOW_SECONDS", default=900)
+# API: requests per key per minute, and the largest accepted body.
+TRACKER_API_REQUESTS_PER_MINUTE = env.int("TRACKER_API_REQUESTS_PER_MINUTE", default=120)
+TRACKER_API_MAX_BODY_BYTES = env.int("TRACKER_API_MAX_BODY_BYTES", default=65536)

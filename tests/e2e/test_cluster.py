@@ -3,7 +3,6 @@
 import http.cookiejar
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -16,23 +15,11 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.databases import REDIS, reachable, throwaway_postgres
 from tests.support.requirements import need
 from tests.support.servers import ROOT, customer_page, free_port, staff_page, start_daphne, stop
 
-POSTGRES = os.environ.get(
-    "TRACKER_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
-REDIS = os.environ.get("TRACKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 LIVE = 10_000
-
-
-def reachable(url: str) -> bool:
-    parts = urllib.parse.urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname, parts.port), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -79,37 +66,29 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    need(reachable(POSTGRES), f"PostgreSQL not reachable at {POSTGRES}")
     need(reachable(REDIS), f"Redis not reachable at {REDIS}")
-    import psycopg
-
-    name = f"tracker_cluster_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    database_url = urllib.parse.urlsplit(POSTGRES)._replace(path=f"/{name}").geturl()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS,
-        "CHANNEL_LAYER_PREFIX": f"tracker-test-{uuid.uuid4().hex[:8]}",
-        "DEBUG": "true",
-        "TRACKER_POLL_SECONDS": "600",  # only the sockets may deliver in these tests
-    }
-    nodes = []
-    try:
-        cluster = Cluster(env=env, a=None, b=None, database_url=database_url)
-        cluster.manage("migrate", "--noinput")
-        cluster.manage("seed_demo")
-        for _ in range(2):
-            port = free_port()
-            nodes.append(Node(f"http://127.0.0.1:{port}", port, start_daphne(env, port)))
-        cluster.a, cluster.b = nodes
-        yield cluster
-    finally:
-        for node in nodes:
-            stop(node.process)
-        with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres("cluster") as database_url:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS,
+            "CHANNEL_LAYER_PREFIX": f"tracker-test-{uuid.uuid4().hex[:8]}",
+            "DEBUG": "true",
+            "TRACKER_POLL_SECONDS": "600",  # only the sockets may deliver in these tests
+        }
+        nodes = []
+        try:
+            cluster = Cluster(env=env, a=None, b=None, database_url=database_url)
+            cluster.manage("migrate", "--noinput")
+            cluster.manage("seed_demo")
+            for _ in range(2):
+                port = free_port()
+                nodes.append(Node(f"http://127.0.0.1:{port}", port, start_daphne(env, port)))
+            cluster.a, cluster.b = nodes
+            yield cluster
+        finally:
+            for node in nodes:
+                stop(node.process)
 
 
 def signed_in_opener(node: Node) -> tuple[urllib.request.OpenerDirector, str]:
