@@ -193,7 +193,22 @@
     window.addEventListener("offline", function () { show("offline"); });
   }
 
+  // Inside a shop's page (the embed): tell the parent our height, so the iframe
+  // fits without a scrollbar. Only to the origins the shop listed (the same list
+  // as the page's CSP frame-ancestors); the browser drops it for any other parent.
+  function reportHeight() {
+    var origins = (document.body.getAttribute("data-embed-origins") || "").split(" ").filter(Boolean);
+    if (window.parent === window || !origins.length) return;
+    var height = Math.ceil(document.body.getBoundingClientRect().height);
+    origins.forEach(function (origin) {
+      window.parent.postMessage({ type: "tracker:height", height: height }, origin);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    if (document.body.hasAttribute("data-embed-origins") && window.ResizeObserver) {
+      new ResizeObserver(reportHeight).observe(document.body);
+    }
     var root = document.querySelector("[data-live]");
     if (root) start(root);
   });
