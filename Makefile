@@ -22,7 +22,7 @@ run: setup
 	@TRACKER_PUBLIC_URL=http://$(HOST):$(PORT) $(PY) manage.py seed_demo
 	@echo "Open the staff board, sign in, and open a tracking link in another window."
 	@echo
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) tracker.asgi:application
+	$(PY) -m tracker.serve --workers 1 --host $(HOST) --port $(PORT)
 
 test: setup
 	$(VENV)/bin/pytest

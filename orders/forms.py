@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Order, Shop, Workflow
+from .models import LANGUAGE_CHOICES, Order, Shop, Workflow
 
 
 def validate_phone(phone: str) -> None:
@@ -19,6 +19,14 @@ class OrderCreateForm(forms.Form):
     customer_name = forms.CharField(label=_("Customer name"), max_length=80)
     phone = forms.CharField(label=_("Phone (optional)"), max_length=32, required=False)
     email = forms.EmailField(label=_("E-mail (optional)"), required=False)
+    summary = forms.CharField(
+        label=_("What was ordered (optional, for the confirmation)"), max_length=200, required=False
+    )
+    language = forms.ChoiceField(
+        label=_("Language of messages"),
+        choices=[("", _("The shop's default")), *LANGUAGE_CHOICES],
+        required=False,
+    )
     workflow = forms.ModelChoiceField(label=_("Workflow"), queryset=Workflow.objects.none())
 
     def __init__(self, shop: Shop, *args: object, **kwargs: object) -> None:
@@ -29,7 +37,7 @@ class OrderCreateForm(forms.Form):
         self.fields["workflow"].label_from_instance = lambda w: w.name
         if workflows[:1]:
             self.fields["workflow"].initial = workflows[0].pk
-        for name in ("number", "customer_name", "phone", "email"):
+        for name in ("number", "customer_name", "phone", "email", "summary"):
             self.fields[name].widget.attrs["autocomplete"] = "off"
         self.fields["phone"].widget.attrs["inputmode"] = "tel"
 

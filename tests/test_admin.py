@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 
@@ -61,3 +63,46 @@ def test_admin_installs_and_duplicates_workflows(admin: Client, db: None) -> Non
     admin.post("/admin/orders/workflow/", {"action": "duplicate", "_selected_action": [pizza.pk]})
     copy = Workflow.objects.get(shop=shop, key="pizza-2")
     assert copy.stages.count() == pizza.stages.count()
+
+
+def test_an_api_key_is_shown_once_and_stored_hashed(admin: Client, shop: Shop) -> None:
+    from api.models import ApiKey, hash_key
+
+    response = admin.post(
+        "/admin/api/apikey/add/", {"shop": shop.pk, "name": "POS", "can_write": "on"}, follow=True
+    )
+    html = response.content.decode()
+    raw = re.search(r"The new key is (trk_[\w-]+)", html)[1]
+    key = ApiKey.objects.get()
+    assert key.key_hash == hash_key(raw) and raw not in (key.key_hash, key.prefix)
+    page = admin.get(f"/admin/api/apikey/{key.pk}/change/").content.decode()
+    assert raw not in page  # never shown again
+    admin.post("/admin/api/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_the_delivery_log_shows_status_attempts_and_errors_and_can_retry(
+    admin: Client, order: Order
+) -> None:
+    from orders.models import Delivery
+
+    delivery = Delivery.objects.get(channel="email")
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="failed", attempts=31, last_error="SMTPServerDisconnected: gone"
+    )
+    html = admin.get("/admin/orders/delivery/?status=failed").content.decode()
+    assert "SMTPServerDisconnected: gone" in html and "31" in html
+    admin.post(
+        "/admin/orders/delivery/", {"action": "retry_now", "_selected_action": [delivery.pk]}
+    )
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+
+
+def test_message_texts_and_embed_origins_are_edited_on_the_shop_page(
+    admin: Client, shop: Shop
+) -> None:
+    page = admin.get(f"/admin/orders/shop/{shop.pk}/change/").content.decode()
+    assert "{eta}" in page  # the placeholders are listed where the texts are edited
+    assert 'name="embed_origins"' in page and 'name="address_form"' in page

@@ -368,3 +368,23 @@ def test_the_worker_delivers_in_the_background_and_stops_on_sigterm(tmp_path: Pa
     finally:
         worker.terminate()
         assert worker.wait(timeout=15) == 0
+
+
+def test_an_order_created_on_the_board_confirms_in_the_chosen_language(
+    staff_client: Client, shop: Shop
+) -> None:
+    data = {
+        "number": "B-1",
+        "customer_name": "Ivan Petrov",
+        "email": "ivan@example.com",
+        "summary": "Капучино и круассан",
+        "language": "ru",
+        "workflow": shop.workflows.get(key="cafe").pk,
+    }
+    response = staff_client.post(f"/staff/{shop.slug}/orders/new/", data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    outbox.deliver_due()
+    [message] = mail.outbox
+    assert message.subject == "Заказ B-1 принят · Pizzeria"
+    assert "Капучино и круассан" in message.body
+    assert "Здравствуйте, Ivan!" in message.body

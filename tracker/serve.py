@@ -6,6 +6,9 @@ The parent binds the port once and every worker accepts on it (`daphne --fd`),
 so the kernel spreads connections and a page whose worker restarts reconnects
 to any live one. Several workers need REDIS_URL: the in-memory channel layer
 cannot carry a change from one process to another.
+
+One more process delivers queued e-mails, SMS and webhooks (`manage.py deliver`);
+--no-outbox leaves that to a worker run elsewhere (several may run at once).
 """
 
 import argparse
@@ -35,6 +38,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="print an access line per request (off by default: paths carry tracking tokens)",
     )
+    parser.add_argument(
+        "--no-outbox",
+        action="store_true",
+        help="do not start the delivery worker (e-mails, SMS, webhooks) here",
+    )
     return parser.parse_args(argv)
 
 
@@ -49,8 +57,12 @@ def worker_command(fd: int, proxy_headers: bool, access_log: bool) -> list[str]:
     return command
 
 
-def spawn(command: list[str], fd: int) -> subprocess.Popen:
-    return subprocess.Popen(command, pass_fds=(fd,))  # noqa: S603 — our own fixed command
+OUTBOX_COMMAND = [sys.executable, "manage.py", "deliver"]
+
+
+def spawn(command: list[str], fd: int | None = None) -> subprocess.Popen:
+    fds = (fd,) if fd is not None else ()
+    return subprocess.Popen(command, pass_fds=fds)  # noqa: S603 — our own fixed command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,10 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    workers = [spawn(command, fd) for _ in range(args.workers)]
+    commands = [(command, fd)] * args.workers
+    if not args.no_outbox:
+        commands.append((OUTBOX_COMMAND, None))
+    workers = [spawn(*c) for c in commands]
     print(
         f"serve: {args.workers} worker(s) on http://{args.host}:{args.port} "
-        f"(pids {' '.join(str(w.pid) for w in workers)})",
+        f"(pids {' '.join(str(w.pid) for w in workers[: args.workers])})"
+        + ("" if args.no_outbox else f"; delivery worker pid {workers[-1].pid}"),
         flush=True,
     )
     while not stopping:
@@ -100,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
                 time.sleep(RESTART_BACKOFF_SECONDS)  # a crash loop must not spin the CPU
-                workers[i] = spawn(command, fd)
+                workers[i] = spawn(*commands[i])
         time.sleep(0.5)
     # Graceful: Daphne closes its sockets, pages reconnect elsewhere.
     for worker in workers:

@@ -218,7 +218,7 @@ def test_the_serve_launcher_runs_two_workers_and_replaces_a_dead_one(cluster) ->
     launcher = subprocess.Popen(
         [sys.executable, "-m", "tracker.serve", "--workers", "2", "--port", str(port)],
         cwd=ROOT,
-        env=cluster.env,
+        env={**cluster.env, "EMAIL_URL": "consolemail://"},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -238,6 +238,26 @@ def test_the_serve_launcher_runs_two_workers_and_replaces_a_dead_one(cluster) ->
         line = launcher.stdout.readline()
         assert f"worker {pids[0]} exited" in line and "restarting" in line
         assert all(health()["status"] == "ok" for _ in range(10))
+
+        # Its delivery worker sends a confirmation queued by another process
+        # (the console mail backend prints it on the launcher's output).
+        url = (
+            cluster.manage(
+                *("create_order", "--shop", "demo", "--number", "SRV-1", "--customer", "Maria"),
+                *("--email", "maria@example.com"),
+            )
+            .strip()
+            .splitlines()[-1]
+        )
+        sent = threading.Event()
+
+        def watch() -> None:
+            for out in launcher.stdout:
+                if url in out:
+                    sent.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        assert sent.wait(60), "the delivery worker did not send the confirmation"
     finally:
         launcher.terminate()
         assert launcher.wait(timeout=30) == 0
