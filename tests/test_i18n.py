@@ -129,3 +129,23 @@ def test_the_switcher_overrides_the_browser_and_keeps_polling_in_that_language(
 def test_an_unknown_language_choice_is_ignored(client: Client, order: Order, lang: str) -> None:
     response = client.get(f"/t/{order.token}/?lang={lang}", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200 and '<html lang="en">' in response.content.decode()
+
+
+def test_russian_embed_lookup_and_unsubscribe_pages_have_no_english_left(
+    client: Client, order: Order
+) -> None:
+    order.shop.name = "Пиццерия"
+    order.shop.save()
+    pages = {
+        "embed": f"/t/{order.token}/embed/",
+        "lookup": "/track/pizzeria/",
+        "unsubscribe": f"/t/{order.token}/unsubscribe/",
+    }
+    for name, url in pages.items():
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+        assert not ENGLISH_ONLY.findall(visible_text(html)), name
+        assert re.search(r"Отследить заказ|Заказ 1042|Отписаться", html), name
+    failed = client.post(
+        "/track/pizzeria/", {"number": "1", "contact": "x@y.z"}, HTTP_ACCEPT_LANGUAGE="ru"
+    )
+    assert "Не нашли заказ с таким номером" in failed.content.decode()
