@@ -6,12 +6,13 @@ OpenAPI schema and the docs page, so the documentation cannot drift from the cod
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Status
@@ -21,6 +22,7 @@ from ninja.security import HttpBearer
 from orders import ratelimit, services
 from orders.models import Order
 from orders.representation import order_payload
+from tracker import unavailable
 
 from .models import ApiKey, IdempotencyKey, hash_key
 from .schemas import (
@@ -38,6 +40,7 @@ from .schemas import (
     VersionIn,
 )
 
+log = logging.getLogger("tracker.api")
 IDEMPOTENCY_HOURS = 24
 # Any operation may answer these (bad JSON, no key, too big, not JSON, invalid, too many).
 ERRORS = {400: Error, 401: Error, 413: Error, 415: Error, 422: Invalid, 429: Error}
@@ -95,6 +98,13 @@ def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
         {"detail": "Missing, unknown or revoked API key: send Authorization: Bearer <key>."},
         WWW_Authenticate="Bearer",
     )
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.error("database unavailable: %s", exc)
+    return unavailable.json_response()
 
 
 @api.exception_handler(RateLimited)

@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so its process_exception sees the view's exception first.
+    "tracker.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"

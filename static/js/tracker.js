@@ -205,7 +205,19 @@
     });
   }
 
+  // A tap that got no answer, or an answer htmx does not swap, must still say so.
+  function say(text) {
+    var flash = document.getElementById("flash");
+    if (flash && text) flash.textContent = text;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("htmx:sendError", function () {
+      say(document.body.getAttribute("data-text-unreachable"));
+    });
+    document.body.addEventListener("htmx:responseError", function () {
+      say(document.body.getAttribute("data-text-failed"));
+    });
     if (document.body.hasAttribute("data-embed-origins") && window.ResizeObserver) {
       new ResizeObserver(reportHeight).observe(document.body);
     }

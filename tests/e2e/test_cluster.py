@@ -1,6 +1,5 @@
 """Two real Daphne processes sharing real PostgreSQL and Redis."""
 
-import http.cookiejar
 import os
 import re
 import subprocess
@@ -17,7 +16,15 @@ from playwright.sync_api import expect
 
 from tests.support.databases import REDIS, reachable, throwaway_postgres
 from tests.support.requirements import need
-from tests.support.servers import ROOT, customer_page, free_port, staff_page, start_daphne, stop
+from tests.support.servers import (
+    ROOT,
+    customer_page,
+    free_port,
+    signed_in_opener,
+    staff_page,
+    start_daphne,
+    stop,
+)
 
 LIVE = 10_000
 
@@ -91,20 +98,6 @@ def cluster() -> Iterator[Cluster]:
                 stop(node.process)
 
 
-def signed_in_opener(node: Node) -> tuple[urllib.request.OpenerDirector, str]:
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    opener.open(node.url + "/staff/login/", timeout=10)
-    csrf = next(c.value for c in jar if c.name == "csrftoken")
-    body = urllib.parse.urlencode(
-        {"username": "demo", "password": "demo", "csrfmiddlewaretoken": csrf}
-    ).encode()
-    opener.open(urllib.request.Request(node.url + "/staff/login/", data=body), timeout=10)
-    assert any(c.name == "sessionid" for c in jar), "sign-in failed"
-    csrf = next(c.value for c in jar if c.name == "csrftoken")
-    return opener, csrf
-
-
 def test_an_advance_on_one_process_reaches_a_watcher_on_the_other(browser, cluster) -> None:
     url = cluster.new_order("C-1", on=cluster.b)
     customer = customer_page(browser, url)
@@ -124,7 +117,7 @@ def test_twenty_simultaneous_taps_with_one_version_apply_exactly_once(cluster) -
         "SELECT o.id FROM orders_order o JOIN orders_shop s ON s.id = o.shop_id "
         "WHERE s.slug = 'demo' AND o.number = 'C-2'"
     )[0]
-    clients = [signed_in_opener(cluster.a if i % 2 else cluster.b) for i in range(20)]
+    clients = [signed_in_opener((cluster.a if i % 2 else cluster.b).url) for i in range(20)]
     nodes = [cluster.a if i % 2 else cluster.b for i in range(20)]
     barrier = threading.Barrier(20, timeout=30)
     results: list[tuple[int, str]] = [None] * 20

@@ -1,10 +1,13 @@
 """A real Daphne process on a free port with its own SQLite file, and real Chromium."""
 
+import http.cookiejar
 import os
 import socket
 import subprocess
 import sys
 import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,3 +182,18 @@ def customer_page(
     page = context.new_page()
     page.goto(url)
     return page
+
+
+def signed_in_opener(base_url: str) -> tuple[urllib.request.OpenerDirector, str]:
+    """A cookie-keeping HTTP client signed in as the demo staff user, and its CSRF token."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(base_url + "/staff/login/", timeout=10)
+    csrf = next(c.value for c in jar if c.name == "csrftoken")
+    body = urllib.parse.urlencode(
+        {"username": "demo", "password": "demo", "csrfmiddlewaretoken": csrf}
+    ).encode()
+    opener.open(urllib.request.Request(base_url + "/staff/login/", data=body), timeout=10)
+    assert any(c.name == "sessionid" for c in jar), "sign-in failed"
+    csrf = next(c.value for c in jar if c.name == "csrftoken")
+    return opener, csrf

@@ -1,0 +1,109 @@
+"""Real failures on real processes: the database goes away and comes back."""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+from tests.support.pgserver import PgServer, pg_server  # noqa: F401 (fixture)
+from tests.support.servers import ROOT, free_port, signed_in_opener, start_daphne, stop
+
+
+def call(method: str, url: str, key: str, body: dict | None = None) -> tuple[int, dict, dict]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def test_without_the_database_everyone_gets_a_clear_503_and_nothing_half_written(
+    pg_server: PgServer,  # noqa: F811 (the fixture)
+) -> None:
+    pg = pg_server
+    pg.start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg.url,
+        "REDIS_URL": "",
+        "DEBUG": "true",
+        "TRACKER_PUBLIC_URL": base,
+    }
+
+    def manage(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+
+    daphne = None
+    try:
+        manage("migrate", "--noinput")
+        manage("seed_demo")
+        key = manage("create_api_key", "--shop", "demo", "--name", "faults").strip()
+        daphne = start_daphne(env, port)
+        status, _, created = call(
+            "POST", f"{base}/api/v1/orders", key, {"number": "F-1", "customer_name": "Maria"}
+        )
+        assert status == 201
+        staff, csrf = signed_in_opener(base)
+
+        pg.stop()  # the database goes away while the app runs
+
+        status, headers, body = call(
+            "POST", f"{base}/api/v1/orders/F-1/advance", key, {"version": 1}
+        )
+        assert status == 503
+        assert "nothing was changed" in body["detail"]
+        assert headers["Retry-After"] == "5"
+        assert call("GET", f"{base}/api/v1/orders", key)[0] == 503
+
+        # A tap on the board: the board keeps its state and says what happened.
+        tap = urllib.request.Request(
+            f"{base}/staff/orders/1/advance/",
+            data=b"version=1",
+            headers={"X-CSRFToken": csrf, "HX-Request": "true", "Accept-Language": "en"},
+        )
+        try:
+            staff.open(tap, timeout=30)
+            raise AssertionError("the tap should have been refused")
+        except urllib.error.HTTPError as error:
+            assert error.code == 503
+            assert error.headers["HX-Reswap"] == "none"
+            assert 'id="flash"' in error.read().decode()
+
+        # The customer's page: a plain, polite 503.
+        try:
+            urllib.request.urlopen(created["tracking_url"], timeout=30)
+            raise AssertionError("the page should be unavailable")
+        except urllib.error.HTTPError as error:
+            assert error.code == 503
+            assert "nothing was changed" in error.read().decode()
+
+        pg.start()  # it comes back; Daphne was never restarted
+
+        status, _, order = call("GET", f"{base}/api/v1/orders/F-1", key)
+        assert status == 200
+        assert order["version"] == 1  # the refused advance left no trace
+        assert [e["version"] for e in order["history"]] == [1]
+        status, _, moved = call("POST", f"{base}/api/v1/orders/F-1/advance", key, {"version": 1})
+        assert (status, moved["version"]) == (200, 2)
+    finally:
+        if daphne is not None:
+            stop(daphne)
+        pg.stop()
