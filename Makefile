@@ -24,7 +24,14 @@ run: setup
 	@echo
 	$(PY) -m tracker.serve --workers 1 --host $(HOST) --port $(PORT)
 
-test: setup
+# Test-only npm tools (axe-core for the accessibility check). Without npm that
+# check is skipped, or fails under CI=true.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --ignore-scripts --silent && touch $@; \
+	else echo "npm not found: the accessibility check will be skipped"; fi
+
+test: setup node_modules/.installed
 	$(VENV)/bin/pytest
 
 # Production-style: N Daphne workers on one port (needs REDIS_URL for N > 1); see docs/DEPLOY.md.
@@ -51,4 +58,4 @@ messages: setup
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles node_modules

@@ -119,6 +119,25 @@ def test_the_page_polls_when_the_socket_cannot_connect(browser, polling_server) 
     customer.context.close()
 
 
+def test_offline_keeps_the_last_state_and_coming_back_online_resyncs(browser, server) -> None:
+    # No socket ever opens and polling is ten minutes away: only the page's own
+    # "online" resync can bring the change made while it was offline.
+    url = server.new_order("E2E-OFF")
+    customer = customer_page(browser, url, on_socket=lambda ws: ws.close())
+    bar = customer.get_by_role("progressbar")
+    status = customer.locator("#live-status")
+    expect(bar).to_have_attribute("aria-valuetext", "Order received")
+    customer.context.set_offline(True)
+    expect(status).to_have_attribute("data-state", "offline", timeout=LIVE)
+    expect(status).to_contain_text("You are offline; showing the last known state.")
+    server.manage("shell", "-c", _ADVANCE_BY_BORIS % "E2E-OFF")
+    expect(bar).to_have_attribute("aria-valuetext", "Order received")  # the last state stays
+    customer.context.set_offline(False)
+    expect(bar).to_have_attribute("aria-valuetext", "Preparing", timeout=LIVE)
+    expect(status).not_to_have_attribute("data-state", "offline")
+    customer.context.close()
+
+
 @pytest.mark.parametrize("width", [768, 1280])
 def test_the_board_is_touch_friendly_at_tablet_widths(browser, server, width: int) -> None:
     server.new_order(f"E2E-T{width}")

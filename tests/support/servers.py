@@ -157,9 +157,16 @@ def browser() -> Iterator[object]:
 
 
 def staff_page(
-    browser: object, server: Server, width: int = 1024, locale: str = "en-US", deaf: bool = False
+    browser: object,
+    server: Server,
+    width: int = 1024,
+    locale: str = "en-US",
+    deaf: bool = False,
+    bypass_csp: bool = False,
 ) -> object:
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale)
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, locale=locale, bypass_csp=bypass_csp
+    )
     if deaf:
         context.route_web_socket("**/ws/**", lambda ws: None)
     page = context.new_page()
