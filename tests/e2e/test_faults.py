@@ -89,7 +89,10 @@ def test_without_the_database_everyone_gets_a_clear_503_and_nothing_half_written
 
         # The customer's page: a plain, polite 503.
         try:
-            urllib.request.urlopen(created["tracking_url"], timeout=30)
+            page = urllib.request.Request(
+                created["tracking_url"], headers={"Accept-Language": "en"}
+            )
+            urllib.request.urlopen(page, timeout=30)
             raise AssertionError("the page should be unavailable")
         except urllib.error.HTTPError as error:
             assert error.code == 503
