@@ -56,6 +56,8 @@ def _iso_text(value: object) -> object:
 
 Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
+MAX_NUMBER = 40
+
 Version = Annotated[StrictInt, Field(ge=0, le=2**31 - 1, description="The version you last saw")]
 
 
@@ -65,7 +67,7 @@ class Strict(Schema):
 
 
 class OrderIn(Strict):
-    number: text(40, required=True) = Field(
+    number: text(MAX_NUMBER, required=True) = Field(
         description="The shop's own order number (unique per shop)"
     )
     customer_name: text(80, required=True) = Field(description="Shown by first name on the tracker")

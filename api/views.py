@@ -7,6 +7,7 @@ OpenAPI schema and the docs page, so the documentation cannot drift from the cod
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -26,6 +27,8 @@ from tracker import unavailable
 
 from .models import ApiKey, IdempotencyKey, hash_key
 from .schemas import (
+    MAX_NUMBER,
+    SINGLE_LINE,
     CancelIn,
     Conflict,
     DelayIn,
@@ -149,11 +152,16 @@ def _writable(request: HttpRequest) -> ApiKey:
 
 
 def _order(request: HttpRequest, number: str) -> Order:
-    # Another shop's order does not exist for this key: 404, never 403.
+    # Another shop's order does not exist for this key: 404, never 403. A number no
+    # order can have (too long, control characters such as NUL, which PostgreSQL
+    # refuses) is not even looked up.
+    possible = len(number) <= MAX_NUMBER and re.fullmatch(SINGLE_LINE, number)
     order = (
         Order.objects.select_related("shop", "stage", "workflow")
         .filter(shop=_key(request).shop, number=number)
         .first()
+        if possible
+        else None
     )
     if order is None:
         raise HttpError(404, f"No order {number!r} in this shop.")
@@ -224,15 +232,10 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Status:
     start, end = _promise(payload.promised_from, payload.promised_until)
 
     def produce() -> tuple[int, dict]:
-        workflows = key.shop.workflows.all()
-        workflow = (
-            workflows.filter(key=payload.workflow).first()
-            if payload.workflow
-            else workflows.first()
-        )
-        if workflow is None:
-            available = ", ".join(workflows.values_list("key", flat=True)) or "none"
-            return 404, {"detail": f"No such workflow (available: {available})."}
+        try:
+            workflow = services.pick_workflow(key.shop, payload.workflow)
+        except services.ActionRefused as refused:
+            return 404, {"detail": refused.message}
         try:
             order = services.create_order(
                 shop=key.shop,

@@ -26,10 +26,10 @@ def hit(key: str, seconds: int, now: float | None = None) -> int:
     """Count one attempt; returns the count in the current window."""
     now = time.time() if now is None else now
     start = _window(seconds, now)
-    counter, _created = RateCounter.objects.get_or_create(key=key, window=start)
+    counter, created = RateCounter.objects.get_or_create(key=key, window=start)
     RateCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
-    if counter.count == 0 and _created:
-        # Now and then, forget windows older than a day.
+    if created:
+        # Now and then (once per new window), forget windows older than a day.
         RateCounter.objects.filter(window__lt=start - 86400).delete()
     return RateCounter.objects.values_list("count", flat=True).get(pk=counter.pk)
 

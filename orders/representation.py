@@ -70,6 +70,6 @@ def public_event(event: OrderEvent) -> dict:
         "kind": event.kind,
         "stage": event.stage.name_en or event.stage.name_ru,
         "at": _iso(event.created_at),
-        # Text only where the customer sees it too (notes, reasons).
-        "text": event.text if event.public and event.kind not in FORWARD_KINDS else "",
+        # Callers pass public events only; their text is what the customer reads too.
+        "text": "" if event.kind in FORWARD_KINDS else event.text,
     }

@@ -112,6 +112,16 @@ def next_stage(order: Order) -> Stage | None:
     )
 
 
+def pick_workflow(shop: Shop, key: str | None) -> Workflow:
+    """The shop's workflow with this key, or its first one when no key is given."""
+    workflows = shop.workflows.all()
+    workflow = workflows.filter(key=key).first() if key else workflows.first()
+    if workflow is None:
+        available = ", ".join(workflows.values_list("key", flat=True)) or "—"
+        raise ActionRefused(_("No such workflow (available: %(keys)s).") % {"keys": available})
+    return workflow
+
+
 @transaction.atomic
 def create_order(
     *,

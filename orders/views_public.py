@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import ratelimit, services
 from .forms import FeedbackForm, LookupForm, ProblemForm
@@ -24,8 +24,9 @@ from .models import TOKEN_PATTERN, Order, Shop
 TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 
-def public_language(request: HttpRequest, shop: Shop) -> str:
-    """The visitor's choice (?lang=, then cookie), their browser's language, the shop's default.
+def public_language(request: HttpRequest, shop: Shop | None) -> str:
+    """The visitor's choice (?lang=, then cookie), their browser's language, the shop's default
+    (the site's without a shop).
 
     ?lang= needs no cookie, so the switcher also works inside third-party iframes.
     """
@@ -38,7 +39,7 @@ def public_language(request: HttpRequest, shop: Shop) -> str:
     for code, _q in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
         if code[:2].lower() in LANGS:
             return code[:2].lower()
-    return shop.language
+    return shop.language if shop is not None else settings.LANGUAGE_CODE[:2]
 
 
 def _order_by_token(token: str) -> Order | None:
@@ -193,16 +194,10 @@ def find_order(number: str, contact: str, shop: Shop | None) -> Order | None:
     return None
 
 
-def _visitor_language(request: HttpRequest, shop: Shop | None) -> str:
-    if shop is not None:
-        return public_language(request, shop)
-    fallback = Shop(language=settings.LANGUAGE_CODE[:2])
-    return public_language(request, fallback)
-
-
 # Lookup posts carry no credential and change nothing but the attempt counter;
 # inside a shop's iframe there is no cookie for a CSRF token to live in.
 @csrf_exempt
+@require_http_methods(["GET", "POST"])
 @never_cache
 def lookup(request: HttpRequest, slug: str | None = None, embed: bool = False) -> HttpResponse:
     """Order number + phone or e-mail -> the tracker; rate-limited, no enumeration."""
@@ -211,7 +206,7 @@ def lookup(request: HttpRequest, slug: str | None = None, embed: bool = False) -
         shop = Shop.objects.filter(slug=slug).first()
         if shop is None:
             return not_found(request)
-    lang = _visitor_language(request, shop)
+    lang = public_language(request, shop)
     status, message = 200, ""
     with translation.override(lang):
         form = LookupForm(request.POST or None)
@@ -251,6 +246,7 @@ def lookup(request: HttpRequest, slug: str | None = None, embed: bool = False) -
 
 
 @csrf_exempt
+@require_http_methods(["GET", "POST"])
 @never_cache
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """Stop messages about one order: a confirm button (GET), or one click (POST, RFC 8058).
@@ -265,8 +261,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             unsubscribed_at=timezone.now()
         )
         order.refresh_from_db(fields=["unsubscribed_at"])
-    elif request.method != "GET":
-        return HttpResponseNotAllowed(["GET", "POST"])
     lang = public_language(request, order.shop)
     with translation.override(lang):
         response = render(

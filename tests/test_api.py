@@ -278,3 +278,14 @@ def test_the_schema_and_docs_page_are_served(client: Client, db: None) -> None:
     assert docs.status_code == 200
     assert b"swagger-ui-bundle.js" in docs.content
     assert b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.parametrize("number", ["a%00b", "%F0%9F%8D%95", "x" * 300, "%E2%80%AE1042"])
+def test_odd_order_numbers_in_the_path_are_a_clean_404(api: Api, order: Order, number: str) -> None:
+    # NUL is refused by PostgreSQL itself; none of these may become a 500.
+    for response in (
+        api.get(f"/orders/{number}"),
+        api.post(f"/orders/{number}/advance", {"version": 1}),
+    ):
+        assert response.status_code == 404, response.content
+        assert response.json()["detail"]

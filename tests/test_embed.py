@@ -197,3 +197,10 @@ def test_the_embedded_lookup_leads_to_the_embedded_tracker(
 
 def test_lookup_for_an_unknown_shop_is_a_404(client: Client, db: None) -> None:
     assert client.get("/track/no-such-shop/").status_code == 404
+
+
+def test_lookup_and_unsubscribe_refuse_other_methods(client: Client, order: Order) -> None:
+    assert client.put("/track/pizzeria/").status_code == 405
+    assert client.delete(f"/t/{order.token}/unsubscribe/").status_code == 405
+    order.refresh_from_db()
+    assert order.unsubscribed_at is None

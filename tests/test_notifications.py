@@ -4,7 +4,6 @@ import logging
 import re
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from orders import outbox, services
 from orders.models import Delivery, MessageKind, MessageTemplate, Order, Shop
 from orders.notifications import fill
 from orders.templatetags.tracker import when
-from tests.support.servers import free_port
+from tests.support.servers import free_port, manage, watch_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -308,24 +307,11 @@ def _manage_env(tmp_path: Path) -> dict:
     }
 
 
-def _manage(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout
-
-
 def _demo_order(env: dict, number: str) -> str:
-    _manage(env, "migrate", "--noinput")
-    _manage(env, "seed_demo")
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_demo")
     return (
-        _manage(
+        manage(
             env,
             *("create_order", "--shop", "demo", "--number", number, "--customer", "Maria"),
             *("--email", "maria@example.com"),
@@ -338,10 +324,10 @@ def _demo_order(env: dict, number: str) -> str:
 def test_deliver_once_sends_what_is_queued_and_exits(tmp_path: Path) -> None:
     env = _manage_env(tmp_path)
     url = _demo_order(env, "A-1")
-    out = _manage(env, "deliver", "--once")
+    out = manage(env, "deliver", "--once")
     assert url in out  # the console backend prints the message
     assert out.strip().endswith("1 attempted")
-    assert _manage(env, "deliver", "--once").strip() == "0 attempted"
+    assert manage(env, "deliver", "--once").strip() == "0 attempted"
 
 
 def test_the_worker_delivers_in_the_background_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -355,14 +341,7 @@ def test_the_worker_delivers_in_the_background_and_stops_on_sigterm(tmp_path: Pa
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    sent = threading.Event()
-
-    def watch() -> None:
-        for line in worker.stdout:
-            if url in line:
-                sent.set()
-
-    threading.Thread(target=watch, daemon=True).start()
+    sent = watch_for(worker.stdout, url)
     try:
         assert sent.wait(60), "the worker did not send the confirmation"
     finally:

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from orders import services
-from tests.support.servers import ROOT, free_port, start_daphne, stop
+from tests.support.servers import ROOT, free_port, run_manage, start_daphne, stop
 from tracker.observability import JsonFormatter, RequestIdFilter, redact
 
 PROD = {
@@ -27,14 +27,7 @@ PROD = {
 
 def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in PROD}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_manage({**base, **env}, *args, check=False)
 
 
 def test_check_deploy_is_clean_in_production() -> None:
@@ -72,14 +65,7 @@ def production_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         "STATIC_ROOT": str(tmp / "static"),
     }
     for args in (("migrate", "--noinput"), ("collectstatic", "--noinput"), ("seed_demo",)):
-        subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        run_manage(env, *args)
     process = start_daphne(env, port)
     yield f"http://127.0.0.1:{port}"
     stop(process)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import throwaway_postgres
-from tests.support.servers import ROOT, free_port, start_daphne, stop
+from tests.support.servers import ROOT, free_port, manage, start_daphne, stop
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
@@ -40,20 +40,9 @@ def api_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple
             "TRACKER_API_REQUESTS_PER_MINUTE": "1000000",  # the limit has its own test
         }
 
-        def manage(*args: str) -> str:
-            return subprocess.run(
-                [sys.executable, "manage.py", *args],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=True,
-            ).stdout
-
-        manage("migrate", "--noinput")
-        manage("seed_demo")
-        key = manage("create_api_key", "--shop", "demo", "--name", "schemathesis").strip()
+        manage(env, "migrate", "--noinput")
+        manage(env, "seed_demo")
+        key = manage(env, "create_api_key", "--shop", "demo", "--name", "schemathesis").strip()
         process = start_daphne(env, port)
         try:
             yield f"http://127.0.0.1:{port}", key

@@ -20,10 +20,12 @@ from tests.support.servers import (
     ROOT,
     customer_page,
     free_port,
+    manage,
     signed_in_opener,
     staff_page,
     start_daphne,
     stop,
+    watch_for,
 )
 
 LIVE = 10_000
@@ -44,15 +46,7 @@ class Cluster:
     database_url: str
 
     def manage(self, *args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        ).stdout
+        return manage(self.env, *args)
 
     def new_order(self, number: str, on: Node) -> str:
         out = self.manage(
@@ -242,14 +236,7 @@ def test_the_serve_launcher_runs_two_workers_and_replaces_a_dead_one(cluster) ->
             .strip()
             .splitlines()[-1]
         )
-        sent = threading.Event()
-
-        def watch() -> None:
-            for out in launcher.stdout:
-                if url in out:
-                    sent.set()
-
-        threading.Thread(target=watch, daemon=True).start()
+        sent = watch_for(launcher.stdout, url)
         assert sent.wait(60), "the delivery worker did not send the confirmation"
     finally:
         launcher.terminate()

@@ -2,13 +2,11 @@
 
 import json
 import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
 from tests.support.pgserver import PgServer, pg_server  # noqa: F401 (fixture)
-from tests.support.servers import ROOT, free_port, signed_in_opener, start_daphne, stop
+from tests.support.servers import free_port, manage, signed_in_opener, start_daphne, stop
 
 
 def call(method: str, url: str, key: str, body: dict | None = None) -> tuple[int, dict, dict]:
@@ -40,22 +38,11 @@ def test_without_the_database_everyone_gets_a_clear_503_and_nothing_half_written
         "TRACKER_PUBLIC_URL": base,
     }
 
-    def manage(*args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        ).stdout
-
     daphne = None
     try:
-        manage("migrate", "--noinput")
-        manage("seed_demo")
-        key = manage("create_api_key", "--shop", "demo", "--name", "faults").strip()
+        manage(env, "migrate", "--noinput")
+        manage(env, "seed_demo")
+        key = manage(env, "create_api_key", "--shop", "demo", "--name", "faults").strip()
         daphne = start_daphne(env, port)
         status, _, created = call(
             "POST", f"{base}/api/v1/orders", key, {"number": "F-1", "customer_name": "Maria"}

@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.requirements import need
+from tests.support.servers import watch_for
 
 
 def _bin(name: str) -> str | None:
@@ -52,14 +52,7 @@ class PgServer:
             stderr=subprocess.PIPE,
             text=True,
         )
-        ready = threading.Event()
-
-        def watch() -> None:  # PostgreSQL says when it accepts; keep draining after.
-            for line in self.process.stderr:
-                if "ready to accept connections" in line:
-                    ready.set()
-
-        threading.Thread(target=watch, daemon=True).start()
+        ready = watch_for(self.process.stderr, "ready to accept connections")
         assert ready.wait(timeout), "the throwaway PostgreSQL did not start"
 
     def stop(self) -> None:

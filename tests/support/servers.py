@@ -36,6 +36,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def run_manage(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """A management command in its own process with this environment."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
+    )
+
+
+def manage(env: dict, *args: str) -> str:
+    """Run a management command that must succeed; its standard output."""
+    return run_manage(env, *args).stdout
+
+
+def watch_for(stream: object, text: str) -> threading.Event:
+    """An event set once `text` appears in the stream; the stream keeps being drained."""
+    seen = threading.Event()
+
+    def watch() -> None:
+        for line in stream:
+            if text in line:
+                seen.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    return seen
+
+
 @dataclass
 class Server:
     url: str
@@ -44,16 +75,7 @@ class Server:
 
     def manage(self, *args: str) -> str:
         """Run a management command against this server's database; return its stdout."""
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return result.stdout
+        return manage(self.env, *args)
 
     def new_order(self, number: str, workflow: str = "pizza") -> str:
         out = self.manage(
@@ -88,14 +110,8 @@ def start_daphne(env: dict, port: int, timeout: float = 30) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
-    listening = threading.Event()
-
-    def watch() -> None:
-        for line in process.stderr:  # Daphne says when it listens; keep draining after.
-            if "Listening on TCP address" in line:
-                listening.set()
-
-    threading.Thread(target=watch, daemon=True).start()
+    # Daphne says when it listens.
+    listening = watch_for(process.stderr, "Listening on TCP address")
     if not listening.wait(timeout):
         process.kill()
         raise RuntimeError(f"Daphne did not start listening on port {port} within {timeout}s")

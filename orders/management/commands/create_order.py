@@ -44,15 +44,11 @@ class Command(BaseCommand):
         shop = Shop.objects.filter(slug=options["shop"]).first()
         if shop is None:
             raise CommandError(f"no shop with slug {options['shop']!r}")
-        workflows = shop.workflows.all()
-        workflow = (
-            workflows.filter(key=options["workflow"]).first()
-            if options["workflow"]
-            else workflows.first()
-        )
-        if workflow is None:
-            keys = ", ".join(workflows.values_list("key", flat=True)) or "none"
-            raise CommandError(f"no such workflow for this shop (available: {keys})")
+        try:
+            with translation.override("en"):
+                workflow = services.pick_workflow(shop, options["workflow"])
+        except services.ActionRefused as refused:
+            raise CommandError(refused.message) from None
         if options["email"]:
             try:
                 validate_email(options["email"])
