@@ -2,14 +2,13 @@
 
 import os
 import platform
-import shutil
 import socket
 import statistics
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.redisserver import new_redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,42 +22,15 @@ def free_port() -> int:
 @contextmanager
 def throwaway_redis() -> Iterator[str]:
     """A private redis-server on a free port, killed afterwards; never the shared one."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("bench: redis-server not found (apt-get install redis-server)")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--maxclients",
-            "20000",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise SystemExit("bench: redis-server did not start") from None
-            time.sleep(0.05)
     try:
-        yield f"redis://127.0.0.1:{port}/0"
+        server = new_redis_server()
+        server.start()
+    except RuntimeError as error:
+        raise SystemExit(f"bench: {error}") from None
+    try:
+        yield server.url
     finally:
-        process.kill()
-        process.wait()
+        server.stop()
 
 
 def pct(values: list[float], q: float) -> float:

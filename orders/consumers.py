@@ -4,18 +4,25 @@ Rendering happens once per change in orders.live; handlers here only forward it.
 """
 
 import asyncio
+import contextlib
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from . import layerwatch
 from .live import LANGS, board_group, order_group, progress_for_token, render_board
 from .models import Shop
 
-# Reconnectable close codes the page understands (it reconnects on any close anyway).
-CLOSE_SERVICE_RESTART = 1012
-CLOSE_POLICY_VIOLATION = 1008
+# Daphne (autobahn) sends only 1000 or 3000-4999 and raises on anything else, so
+# the standard 1012/1008 would never leave the server: use their private twins.
+# The page reconnects on any close while the order is not finished.
+CLOSE_SERVICE_RESTART = 4012
+CLOSE_POLICY_VIOLATION = 4008
+
+log = logging.getLogger(__name__)
 
 
 def _lang(scope: dict) -> str:
@@ -28,7 +35,22 @@ class _PushConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     _max_age: asyncio.TimerHandle | None = None
 
+    async def __call__(self, scope: dict, receive, send) -> None:  # noqa: ANN001
+        # The layer failing under a socket (Redis went away between two probes) is
+        # an outage, not a bug: close it reconnectably instead of a traceback per socket.
+        try:
+            await super().__call__(scope, receive, send)
+        except layerwatch.LAYER_ERRORS as error:
+            log.warning("socket closed: the channel layer failed (%s)", error)
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": layerwatch.CLOSE_TRY_AGAIN_LATER})
+
     async def _subscribe_then_snapshot(self, group: str, snapshot) -> bool:  # noqa: ANN001
+        watch = layerwatch.watch_for(self.channel_layer)
+        if watch is not None and not watch.healthy:
+            # Pushes would not arrive: refuse, and the page polls until they do.
+            await self.close()
+            return False
         # Join first, then read the state: a change committed in between is
         # either in the snapshot or arrives as a push (the page drops repeats).
         self.group = group
@@ -41,6 +63,8 @@ class _PushConsumer(AsyncWebsocketConsumer):
             return False
         await self.accept()
         await self.send(text_data=html)
+        if watch is not None:
+            watch.sockets.add(self)
         # Leave well before the layer's group_expiry silently drops us; the page reconnects.
         self._max_age = asyncio.get_running_loop().call_later(
             settings.TRACKER_WS_MAX_AGE_SECONDS,
@@ -52,7 +76,9 @@ class _PushConsumer(AsyncWebsocketConsumer):
         if self._max_age is not None:
             self._max_age.cancel()
         if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            # During a layer outage this fails; there is nothing left to leave then.
+            with contextlib.suppress(*layerwatch.LAYER_ERRORS):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # These sockets are read-only: any message is a client bug or a probe.

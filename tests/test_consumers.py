@@ -132,7 +132,7 @@ async def test_customer_sockets_accept_no_messages(order: Order) -> None:
     await ws.receive_from(timeout=2)
     await ws.send_to(text_data='{"advance": true}')
     closed = await ws.receive_output(timeout=2)
-    assert closed == {"type": "websocket.close", "code": 1008}
+    assert closed == {"type": "websocket.close", "code": 4008}
     await ws.disconnect()
 
 
@@ -144,7 +144,7 @@ async def test_track_socket_closes_reconnectably_before_group_expiry(
     await ws.connect()
     await ws.receive_from(timeout=2)
     closed = await ws.receive_output(timeout=2)
-    assert closed == {"type": "websocket.close", "code": 1012}
+    assert closed == {"type": "websocket.close", "code": 4012}
     await ws.disconnect()
 
 

@@ -1,12 +1,31 @@
-"""Real failures on real processes: the database goes away and comes back."""
+"""Real failures on real processes: the database or Redis goes away and comes back."""
 
 import json
 import os
 import urllib.error
 import urllib.request
 
+import pytest
+from playwright.sync_api import expect
+
 from tests.support.pgserver import PgServer, pg_server  # noqa: F401 (fixture)
-from tests.support.servers import free_port, manage, signed_in_opener, start_daphne, stop
+from tests.support.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
+from tests.support.servers import (
+    Server,
+    browser,  # noqa: F401 (fixture)
+    customer_page,
+    free_port,
+    manage,
+    signed_in_opener,
+    staff_page,
+    start_daphne,
+    stop,
+)
+
+# Generous upper bounds for the page to notice; speed is measured in bench/, not here.
+NOTICE = 15_000
+# htmx's reconnect backoff after a few refused attempts can reach tens of seconds.
+RECONNECT = 90_000
 
 
 def call(method: str, url: str, key: str, body: dict | None = None) -> tuple[int, dict, dict]:
@@ -97,3 +116,59 @@ def test_without_the_database_everyone_gets_a_clear_503_and_nothing_half_written
         if daphne is not None:
             stop(daphne)
         pg.stop()
+
+
+@pytest.mark.browser
+def test_redis_going_away_loses_no_tap_pages_poll_and_push_resumes_without_a_restart(
+    browser,  # noqa: F811 (the fixture)
+    redis_server: RedisServer,  # noqa: F811 (the fixture)
+    tmp_path,
+) -> None:
+    redis_server.start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": redis_server.url,
+        "DEBUG": "true",
+        "TRACKER_PUBLIC_URL": base,
+        "TRACKER_POLL_SECONDS": "1",
+        "TRACKER_LAYER_PROBE_SECONDS": "0.5",
+        "TRACKER_LAYER_PROBE_TIMEOUT_SECONDS": "1",
+    }
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_demo")
+    app = Server(url=base, env=env, process=start_daphne(env, port))
+    try:
+        customer = customer_page(browser, app.new_order("R-1"))
+        bar = customer.get_by_role("progressbar")
+        status = customer.locator("#live-status")
+        expect(status).to_have_attribute("data-state", "live", timeout=NOTICE)
+        staff = staff_page(browser, app)
+        staff.get_by_role("button", name="Advance order R-1 to Preparing").click()
+        expect(bar).to_have_attribute("aria-valuetext", "Preparing", timeout=NOTICE)
+
+        redis_server.stop()  # Redis goes away while the app runs
+
+        # The page stops claiming to be live, and keeps what it showed.
+        expect(status).not_to_have_attribute("data-state", "live", timeout=NOTICE)
+        expect(bar).to_have_attribute("aria-valuetext", "Preparing")
+        # A tap still commits, and the customer's page shows it by polling.
+        staff.get_by_role("button", name="Advance order R-1 to Baking").click()
+        expect(staff.locator("#flash")).to_have_text("Order R-1: Baking.", timeout=NOTICE)
+        expect(bar).to_have_attribute("aria-valuetext", "Baking", timeout=NOTICE)
+        expect(status).to_have_attribute("data-state", "polling")
+
+        redis_server.start()  # it comes back on the same port; Daphne is not restarted
+
+        expect(status).to_have_attribute("data-state", "live", timeout=RECONNECT)
+        staff.get_by_role("button", name="Advance order R-1 to Out for delivery").click()
+        # Live again: a page whose socket is open does not poll, so this came by push.
+        expect(bar).to_have_attribute("aria-valuetext", "Out for delivery", timeout=NOTICE)
+        expect(status).to_have_attribute("data-state", "live")
+        assert app.process.poll() is None, "Daphne must have stayed up throughout"
+        customer.context.close()
+        staff.context.close()
+    finally:
+        stop(app.process)
