@@ -54,12 +54,15 @@ def manage(env: dict, *args: str) -> str:
     return run_manage(env, *args).stdout
 
 
-def watch_for(stream: object, text: str) -> threading.Event:
-    """An event set once `text` appears in the stream; the stream keeps being drained."""
+def watch_for(stream: object, text: str, lines: list | None = None) -> threading.Event:
+    """An event set once `text` appears in the stream; the stream keeps being drained
+    (into `lines`, when given)."""
     seen = threading.Event()
 
     def watch() -> None:
         for line in stream:
+            if lines is not None:
+                lines.append(line)
             if text in line:
                 seen.set()
 
@@ -92,7 +95,9 @@ class Server:
         return out.strip().splitlines()[-1]
 
 
-def start_daphne(env: dict, port: int, timeout: float = 30) -> subprocess.Popen:
+def start_daphne(
+    env: dict, port: int, timeout: float = 30, log: list | None = None
+) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -111,7 +116,7 @@ def start_daphne(env: dict, port: int, timeout: float = 30) -> subprocess.Popen:
         text=True,
     )
     # Daphne says when it listens.
-    listening = watch_for(process.stderr, "Listening on TCP address")
+    listening = watch_for(process.stderr, "Listening on TCP address", log)
     if not listening.wait(timeout):
         process.kill()
         raise RuntimeError(f"Daphne did not start listening on port {port} within {timeout}s")
