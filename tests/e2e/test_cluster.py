@@ -1,10 +1,12 @@
 """Two real Daphne processes sharing real PostgreSQL and Redis."""
 
+import http.client
 import os
 import re
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -241,3 +243,112 @@ def test_the_serve_launcher_runs_two_workers_and_replaces_a_dead_one(cluster) ->
     finally:
         launcher.terminate()
         assert launcher.wait(timeout=30) == 0
+
+
+_CREATE_MANY = """
+from orders import services
+from orders.models import Shop
+shop = Shop.objects.get(slug="demo")
+workflow = shop.workflows.get(key="pizza")
+for i in range(%d):
+    services.create_order(
+        shop=shop, workflow=workflow, number=f"K-{i}", customer_name="Maria", by=None
+    )
+"""
+
+
+def test_a_process_killed_during_a_burst_of_advances_loses_and_duplicates_nothing(
+    cluster,
+) -> None:
+    workers, per_worker = 4, 3
+    cluster.manage("shell", "-c", _CREATE_MANY % (workers * per_worker))
+    orders = cluster.sql(
+        "SELECT o.id, (SELECT count(*) FROM orders_stage st WHERE st.workflow_id = o.workflow_id)"
+        " FROM orders_order o JOIN orders_shop s ON s.id = o.shop_id"
+        " WHERE s.slug = 'demo' AND o.number LIKE 'K-%%' ORDER BY o.id"
+    )
+    clients = {node.url: signed_in_opener(node.url) for node in (cluster.a, cluster.b)}
+    a_alive = threading.Event()
+    a_alive.set()
+    lock = threading.Lock()
+    tally = {"acked": 0, "committed_unacked": 0, "lost_connections": 0}
+    failures: list[str] = []
+
+    def tap(node: Node, pk: int, version: int) -> int:
+        opener, csrf = clients[node.url]
+        request = urllib.request.Request(
+            f"{node.url}/staff/orders/{pk}/advance/",
+            data=f"version={version}".encode(),
+            headers={"X-CSRFToken": csrf, "HX-Request": "true"},
+        )
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    underway = threading.Event()  # set once eight advances have been answered
+
+    def count(key: str) -> None:
+        with lock:
+            tally[key] += 1
+            if tally["acked"] >= 8:
+                underway.set()
+
+    def advance_all(mine: list[tuple[int, int]]) -> None:
+        versions = {pk: 1 for pk, _ in mine}
+        turn = 0
+        while any(versions[pk] < stages for pk, stages in mine):  # bounded: stages run out
+            for pk, stages in mine:
+                if versions[pk] >= stages:
+                    continue
+                turn += 1
+                node = cluster.a if a_alive.is_set() and turn % 2 else cluster.b
+                try:
+                    status = tap(node, pk, versions[pk])
+                except (OSError, http.client.HTTPException):
+                    # The answer was lost with the process: did it commit? Retry the
+                    # same version elsewhere; 409 means it did, 200 that it did not.
+                    count("lost_connections")
+                    a_alive.clear()
+                    status = tap(cluster.b, pk, versions[pk])
+                    if status == 409:
+                        count("committed_unacked")
+                        versions[pk] += 1
+                        continue
+                if status != 200:
+                    failures.append(f"order {pk} v{versions[pk]}: {status}")
+                    return
+                count("acked")
+                versions[pk] += 1
+
+    threads = [
+        threading.Thread(target=advance_all, args=(orders[i::workers],)) for i in range(workers)
+    ]
+    for t in threads:
+        t.start()
+    # Kill A (SIGKILL: no goodbye) once the burst is well under way.
+    assert underway.wait(timeout=60), "the burst did not get going"
+    cluster.a.process.kill()
+    for t in threads:
+        t.join(timeout=120)
+    assert not failures, failures
+    assert tally["lost_connections"] >= 1, "the kill must land during the burst"
+
+    expected = sum(stages - 1 for _, stages in orders)
+    assert tally["acked"] + tally["committed_unacked"] == expected, tally
+    for pk, stages in orders:
+        versions = [
+            v
+            for (v,) in cluster.sql(
+                "SELECT version FROM orders_orderevent WHERE order_id = %s ORDER BY version", pk
+            )
+        ]
+        assert versions == list(range(1, stages + 1)), (pk, versions)  # no gap, no duplicate
+        assert cluster.sql("SELECT version FROM orders_order WHERE id = %s", pk) == [(stages,)]
+
+    cluster.restart(cluster.a)  # and everything committed is visible through it too
+    for pk, stages in orders:
+        (token,) = cluster.sql("SELECT token FROM orders_order WHERE id = %s", pk)[0]
+        page = urllib.request.urlopen(f"{cluster.a.url}/t/{token}/progress/", timeout=30)
+        assert f'data-version="{stages}"' in page.read().decode()
