@@ -41,6 +41,28 @@ def test_a_staff_tap_moves_the_customers_bar_without_reload(browser, server) -> 
     staff.context.close()
 
 
+def test_a_double_tap_on_the_tablet_advances_once(browser, server) -> None:
+    url = server.new_order("E2E-DT")
+    customer = customer_page(browser, url)
+    wait_live(customer)
+    staff = staff_page(browser, server)
+    staff.get_by_role("button", name="Advance order E2E-DT to Preparing").dblclick()
+    expect(staff.locator("#flash")).to_have_text("Order E2E-DT: Preparing.", timeout=LIVE)
+    expect(staff.get_by_role("button", name="Advance order E2E-DT to Baking")).to_be_visible()
+    expect(customer.get_by_role("progressbar")).to_have_attribute(
+        "aria-valuetext", "Preparing", timeout=LIVE
+    )
+    # Every request has been answered (the flash says so): one change, not two.
+    version = server.manage(
+        "shell",
+        "-c",
+        "from orders.models import Order; print(Order.objects.get(number='E2E-DT').version)",
+    )
+    assert version.strip().splitlines()[-1] == "2"
+    customer.context.close()
+    staff.context.close()
+
+
 def test_two_staff_tablets_stay_in_sync(browser, server) -> None:
     server.new_order("E2E-2")
     tablet_a = staff_page(browser, server, width=768)
