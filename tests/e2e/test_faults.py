@@ -12,7 +12,6 @@ from tests.support.pgserver import PgServer, pg_server  # noqa: F401 (fixture)
 from tests.support.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
 from tests.support.servers import (
     Server,
-    browser,  # noqa: F401 (fixture)
     customer_page,
     free_port,
     manage,
@@ -120,7 +119,7 @@ def test_without_the_database_everyone_gets_a_clear_503_and_nothing_half_written
 
 @pytest.mark.browser
 def test_redis_going_away_loses_no_tap_pages_poll_and_push_resumes_without_a_restart(
-    browser,  # noqa: F811 (the fixture)
+    browser,
     redis_server: RedisServer,  # noqa: F811 (the fixture)
     tmp_path,
 ) -> None:

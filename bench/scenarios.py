@@ -1,0 +1,350 @@
+"""The measurements of docs/BENCHMARKS.md, one function each; figures in a dict.
+
+Every scenario starts the app itself (production settings, access log off), drives
+it from separate load processes on 127.0.0.1 and stops everything afterwards.
+Latency is measured from the moment the tablet SENDS the advance (so it includes
+the write and its commit) to the moment a watcher has the new fragment.
+"""
+
+import gzip
+import http.client
+import re
+import time
+import urllib.request
+
+from .app import Workers, prepare
+from .common import pct
+from .load import WatcherPool, run_tablets
+
+
+def ws_urls(base: str, tokens: list[str]) -> list[str]:
+    return [base.replace("http", "ws", 1) + f"/ws/t/{token}/?lang=en" for token in tokens]
+
+
+def watchers_for(orders: list, count: int, sizes: tuple = (1, 2, 3)) -> tuple[list, list]:
+    """`count` watcher tokens over orders, 1-3 watchers per order; the orders used."""
+    tokens, used = [], []
+    k = 0
+    while len(tokens) < count:
+        pk, token, version = orders[k]
+        n = min(sizes[k % len(sizes)], count - len(tokens))
+        tokens += [token] * n
+        used.append((pk, token, version, n))
+        k += 1
+    return tokens, used
+
+
+def idle_and_storm(env: dict, seed: dict, sockets: int) -> dict:
+    """1. idle capacity and RSS per socket; 2. connect rate and a reconnect storm."""
+    workers = Workers(env, 1)
+    workers.start()
+    try:
+        baseline = workers.rss_kb()
+        tokens, _ = watchers_for(seed["orders"], sockets)
+        pool = WatcherPool(ws_urls(workers.base, tokens), workers.base)
+        held, start, last, errors = pool.connect(reconnect=True)
+        time.sleep(2)  # let allocator and GC settle before reading RSS (a measurement pause)
+        rss = workers.rss_kb()
+        figures = {
+            "held": held,
+            "rss_baseline_mb": baseline / 1024,
+            "kb_per_socket": (rss - baseline) / max(held, 1),
+            "connects_per_s": held / max(last - start, 1e-9),
+            "connect_errors": errors["5xx"] + errors["other"],
+        }
+        # The storm: the process restarts, every page reconnects with its backoff.
+        dropped_at = time.time()
+        workers.stop()
+        workers.start()
+        back, last_back, errors = pool.storm_wait(dropped_at)
+        figures.update(
+            storm_back=back,
+            storm_seconds=last_back - dropped_at,
+            storm_5xx=errors["5xx"],
+        )
+        pool.close()
+        return figures
+    finally:
+        workers.close()
+
+
+def push_latency(env: dict, seed: dict, sockets: int, rate: int, seconds: int, procs: int) -> dict:
+    """3a. order-sized groups with `sockets` connected and `rate` advances/s."""
+    workers = Workers(env, procs)
+    workers.start()
+    try:
+        tokens, used = watchers_for(seed["orders"], sockets)
+        pool = WatcherPool(ws_urls(workers.base, tokens), workers.base)
+        held, *_ = pool.connect()
+        pool.arrivals()  # drop the snapshots
+        watchers_of = {}
+        for pk, token, version, n in used:
+            watchers_of[pk] = n
+        total = rate * seconds
+        chosen = [(pk, version) for pk, _, version, _ in used[:total]]
+        threads = 8
+        start = time.time() + 1
+        jobs = []
+        for t in range(threads):
+            mine = chosen[t::threads]
+            plan = [(start + (t + k * threads) / rate, pk) for k, (pk, _) in enumerate(mine)]
+            jobs.append((mine, plan))
+        requests = run_tablets(workers.port, seed["session"], seed["csrf"], [jobs[:4], jobs[4:]])
+        time.sleep(1)  # the last pushes are in flight (a drain pause, not an assertion)
+        arrivals = pool.arrivals()
+        pool.close()
+        return latency_figures(requests, arrivals, tokens, seed, held, watchers_of)
+    finally:
+        workers.close()
+
+
+def latency_figures(requests, arrivals, tokens, seed, held, watchers_of) -> dict:  # noqa: ANN001
+    token_pk = {token: pk for pk, token, _ in seed["orders"]}
+    first_seen: dict[tuple[int, int], float] = {}
+    for watcher, version, at in arrivals:
+        key = (token_pk[tokens[watcher]], version, watcher)
+        first_seen.setdefault(key, at)
+    by_change: dict[tuple[int, int], list[float]] = {}
+    for (pk, version, _watcher), at in first_seen.items():
+        by_change.setdefault((pk, version), []).append(at)
+    all_delivered, per_watcher, missing = [], [], 0
+    for pk, version, sent, _done, status in requests:
+        if status != 200:
+            continue
+        seen = by_change.get((pk, version), [])
+        missing += watchers_of[pk] - len(seen)
+        per_watcher += [at - sent for at in seen]
+        if len(seen) == watchers_of[pk]:
+            all_delivered.append(max(seen) - sent)
+    times = [done - sent for _, _, sent, done, _ in requests]
+    return {
+        "held": held,
+        "advances": sum(r[4] == 200 for r in requests),
+        "refused": sum(r[4] != 200 for r in requests),
+        "p50_ms": pct(all_delivered, 0.5) * 1000 if all_delivered else float("nan"),
+        "p99_ms": pct(all_delivered, 0.99) * 1000 if all_delivered else float("nan"),
+        "missing": missing,
+        "request_p99_ms": pct(times, 0.99) * 1000,
+    }
+
+
+def one_big_order(env: dict, seed: dict, watchers: int, advances: int, procs: int) -> dict:
+    """3b. `watchers` sockets on ONE order; 3c. deliveries per second while it fans out."""
+    workers = Workers(env, procs)
+    workers.start()
+    try:
+        pk, token, version = seed["orders"][-1]
+        tokens = [token] * watchers
+        pool = WatcherPool(ws_urls(workers.base, tokens), workers.base)
+        held, *_ = pool.connect()
+        pool.arrivals()
+        # One advance a second: each fan-out finishes before the next (3b) ...
+        plan = [(time.time() + 1 + k, pk) for k in range(advances)]
+        requests = run_tablets(
+            workers.port, seed["session"], seed["csrf"], [[([(pk, version)], plan)]]
+        )
+        time.sleep(1)
+        arrivals = pool.arrivals()
+        figures = latency_figures(requests, arrivals, tokens, seed, held, {pk: watchers})
+        per = [
+            at - sent
+            for _, v, sent, _, s in requests
+            if s == 200
+            for at in [a for _, av, a in arrivals if av == v]
+        ]
+        figures["watcher_p99_ms"] = pct(per, 0.99) * 1000 if per else float("nan")
+        # ... then back to back, as fast as the tablet is answered (3c).
+        version += advances
+        plan = [(None, pk)] * (advances * 2)
+        began = time.time()
+        requests = run_tablets(
+            workers.port, seed["session"], seed["csrf"], [[([(pk, version)], plan)]]
+        )
+        time.sleep(1)
+        arrivals = pool.arrivals()
+        pool.close()
+        ok = {v for p, v, _, _, s in requests if s == 200}
+        delivered = [a for _, v, a in arrivals if v in ok]
+        figures["deliveries_per_s"] = len(delivered) / max(max(delivered) - began, 1e-9)
+        return figures
+    finally:
+        workers.close()
+
+
+def write_throughput(env: dict, seed: dict, seconds: int, procs: int, tablets: int) -> dict:
+    """4. advances/s through the staff endpoint, closed loop, broadcasts on."""
+    workers = Workers(env, procs)
+    workers.start()
+    try:
+        orders = [(pk, version) for pk, _, version in seed["orders"][: tablets * 4]]
+        deadline = time.time() + seconds
+        jobs = []
+        for t in range(tablets):
+            mine = orders[t::tablets]
+            jobs.append((mine, [(None, mine[k % len(mine)][0]) for k in range(100_000)]))
+        half = tablets // 2
+        results = run_tablets(
+            workers.port, seed["session"], seed["csrf"], [jobs[:half], jobs[half:]], until=deadline
+        )
+        ok = [r for r in results if r[4] == 200]
+        span = max(r[3] for r in results) - min(r[2] for r in results)
+        times = [r[3] - r[2] for r in results]
+        return {
+            "advances_per_s": len(ok) / span,
+            "p50_ms": pct(times, 0.5) * 1000,
+            "p99_ms": pct(times, 0.99) * 1000,
+            "errors": len(results) - len(ok),
+        }
+    finally:
+        workers.close()
+
+
+def page(env: dict, seed: dict, requests: int, concurrency: int) -> dict:
+    """5. the tracking page: response time under concurrent load, bytes on a first visit."""
+    import threading
+
+    workers = Workers(env, 1)
+    workers.start()
+    try:
+        token = seed["orders"][0][1]
+        path = f"/t/{token}/"
+        times: list[float] = []
+        lock = threading.Lock()
+
+        def client(n: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", workers.port, timeout=30)
+            for _ in range(n):
+                t0 = time.perf_counter()
+                conn.request("GET", path, headers={"Accept-Language": "en"})
+                conn.getresponse().read()
+                with lock:
+                    times.append(time.perf_counter() - t0)
+            conn.close()
+
+        threads = [
+            threading.Thread(target=client, args=(requests // concurrency,))
+            for _ in range(concurrency)
+        ]
+        began = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - began
+        # Bytes of a first visit: the page and every asset it links, compressed.
+        total, parts = 0, {}
+        html = fetch_compressed(workers.base + path, parts)
+        for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', html):
+            fetch_compressed(workers.base + asset, parts)
+        total = sum(parts.values())
+        return {
+            "p50_ms": pct(times, 0.5) * 1000,
+            "p99_ms": pct(times, 0.99) * 1000,
+            "pages_per_s": len(times) / elapsed,
+            "first_visit_kb": total / 1024,
+            "parts": parts,
+        }
+    finally:
+        workers.close()
+
+
+def fetch_compressed(url: str, parts: dict) -> str:
+    request = urllib.request.Request(
+        url, headers={"Accept-Encoding": "br, gzip", "Accept-Language": "en"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
+        encoding = response.headers.get("Content-Encoding", "")
+    parts[url.rsplit("/", 1)[-1] or "page"] = len(body)
+    if encoding == "br":
+        import brotli
+
+        return brotli.decompress(body).decode()
+    if encoding == "gzip":
+        return gzip.decompress(body).decode()
+    return body.decode()
+
+
+def push_vs_polling(env: dict, seed: dict, watchers: int, seconds: int, every: float) -> dict:
+    """6. The same watchers and the same changes: polled every `every` s, or pushed.
+
+    Three equal windows with the same change schedule (each watched order changes
+    once): no watchers (the changes' own cost), polling, push. Watching costs the
+    window's server CPU minus the first's.
+    """
+    from .load import collect, run_pollers
+
+    workers = Workers(env, 1)
+    workers.start()
+    try:
+        orders = seed["orders"][: watchers * 3]
+        windows = [orders[k * watchers : (k + 1) * watchers] for k in range(3)]
+
+        def changes(chosen: list) -> tuple[list, float]:
+            start = time.time() + 0.5
+            rate = len(chosen) / seconds
+            jobs = []
+            for t in range(4):
+                mine = [(pk, v) for pk, _, v in chosen[t::4]]
+                plan = [(start + (t + 4 * k) / rate, pk) for k, (pk, _) in enumerate(mine)]
+                jobs.append((mine, plan))
+            return jobs, start
+
+        cpu = []
+        # 0: the changes alone.
+        jobs, _ = changes(windows[0])
+        before = workers.cpu_seconds()
+        run_tablets(workers.port, seed["session"], seed["csrf"], [jobs])
+        cpu.append(workers.cpu_seconds() - before)
+        # a: polling pages.
+        chosen = windows[1]
+        paths = [f"/t/{token}/progress/" for _, token, _ in chosen]
+        jobs, start = changes(chosen)
+        pipes, procs = run_pollers(workers.port, paths, every, start + seconds + every)
+        before = workers.cpu_seconds()
+        requests = run_tablets(workers.port, seed["session"], seed["csrf"], [jobs])
+        seen = collect(pipes, procs)
+        cpu.append(workers.cpu_seconds() - before)
+        sent = {f"/t/{token}/progress/": None for _, token, _ in chosen}
+        by_pk = {pk: token for pk, token, _ in chosen}
+        for pk, version, at, _done, status in requests:
+            if status == 200:
+                sent[f"/t/{by_pk[pk]}/progress/"] = (version, at)
+        stale_poll = []
+        for path, (version, at) in ((p, s) for p, s in sent.items() if s):
+            first = min((t for p, v, t in seen if p == path and v >= version), default=None)
+            if first is not None:
+                stale_poll.append(first - at)
+        # b: push.
+        chosen = windows[2]
+        tokens = [token for _, token, _ in chosen]
+        pool = WatcherPool(ws_urls(workers.base, tokens), workers.base, processes=2)
+        pool.connect()
+        pool.arrivals()
+        jobs, start = changes(chosen)
+        before = workers.cpu_seconds()
+        requests = run_tablets(workers.port, seed["session"], seed["csrf"], [jobs])
+        time.sleep(max(0.0, start + seconds + every - time.time()))  # same window length
+        cpu.append(workers.cpu_seconds() - before)
+        arrivals = pool.arrivals()
+        pool.close()
+        index = {(tokens[i], v): t for i, v, t in arrivals}
+        token_of = {pk: token for pk, token, _ in chosen}
+        stale_push = [
+            index[(token_of[pk], version)] - at
+            for pk, version, at, _d, status in requests
+            if status == 200 and (token_of[pk], version) in index
+        ]
+        minutes = watchers * (seconds + every) / 60
+        poll_cost = (cpu[1] - cpu[0]) / minutes
+        push_cost = (cpu[2] - cpu[0]) / minutes
+        return {
+            "poll_cpu_ms_per_watcher_minute": poll_cost * 1000,
+            "push_cpu_ms_per_watcher_minute": push_cost * 1000,
+            "ratio": poll_cost / push_cost if push_cost > 0 else float("inf"),
+            "poll_staleness_s": sum(stale_poll) / max(len(stale_poll), 1),
+            "push_staleness_s": sum(stale_push) / max(len(stale_push), 1),
+            "changes_cpu_s": cpu[0],
+        }
+    finally:
+        workers.close()
