@@ -5,6 +5,7 @@ every watcher in the group: per-message work in the consumers stays tiny.
 """
 
 import logging
+import threading
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -177,9 +178,62 @@ def board_context(shop: Shop) -> dict:
     }
 
 
-def render_board(shop: Shop, lang: str) -> str:
+# Rendered cards by everything a card shows: a change re-renders one card, not the
+# board's every card three times (the tap's answer and a push per language).
+_CARDS: dict[tuple, str] = {}
+_CARDS_MAX = 20_000
+
+
+def _card_key(card: dict) -> tuple:
+    order, note, following = card["order"], card["note"], card["next_stage"]
+    return (
+        order.pk,
+        order.version,
+        order.stage.name,  # a renamed stage, or an admin edit, shows within the minute
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        int(time.time() // 60),  # times are shown to the minute ("ETA 18:30", "today")
+        card["eta"],
+        card["late"],
+        card["can_undo"],
+        card["position"],
+        card["stage_count"],
+        note.pk if note else None,
+        following.pk if following else None,
+        following.name if following else None,
+    )
+
+
+def with_card_html(context: dict) -> dict:
+    """Fill each card's `html` from the cache (cards rendered without a request: the
+    hidden CSRF fields are for script-less forms, which never get these fragments)."""
+    for card in context["active"] + context["finished"]:
+        key = _card_key(card)
+        html = _CARDS.get(key)
+        if html is None:
+            html = render_to_string("orders/_card.html", {"card": card})
+            if len(_CARDS) >= _CARDS_MAX:
+                _CARDS.clear()  # crude but bounded; a cold cache only costs renders
+            _CARDS[key] = html
+        card["html"] = html
+    return context
+
+
+def render_board(shop: Shop, lang: str, context: dict | None = None) -> str:
     with translation.override(lang), timezone.override(shop.timezone):
-        return render_to_string("orders/board.html#board", board_context(shop)).strip()
+        context = with_card_html(context or board_context(shop))
+        return render_to_string("orders/board.html#board", context).strip()
+
+
+# The board read by this thread's last broadcast, for the tap that caused it: its
+# answer shows the same board without reading it again.
+_just_read = threading.local()
+
+
+def take_board_context(shop_id: int) -> dict | None:
+    """The board context this thread's broadcast just read for this shop, once."""
+    context = getattr(_just_read, "board", {}).pop(shop_id, None)
+    return context
 
 
 async def _send_all(messages: list[tuple[str, str]]) -> None:
@@ -194,12 +248,17 @@ def broadcast_order(order_pk: int) -> None:
     Runs after commit. Any failure is logged and swallowed: the change is
     committed, and pages resync on reconnect, visibility or polling.
     """
+    _just_read.board = {}  # never hand out an older read
     try:
         order = Order.objects.select_related("shop", "stage", "workflow").get(pk=order_pk)
+        board = board_context(order.shop)  # read once, rendered per language
         messages = []
         for lang in LANGS:
             messages.append((order_group(order.token, lang), render_progress(order, lang)))
-            messages.append((board_group(order.shop_id, lang), render_board(order.shop, lang)))
+            messages.append(
+                (board_group(order.shop_id, lang), render_board(order.shop, lang, board))
+            )
+        _just_read.board = {order.shop_id: board}
         async_to_sync(_send_all)(messages)
     except Exception:
         log.exception("broadcast of order %s failed; pages will resync", order_pk)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import services
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
-from .live import board_context
+from .live import board_context, take_board_context, with_card_html
 from .models import Order, Shop
 
 
@@ -55,13 +55,20 @@ def _board_page(
 
 
 def _board_fragment(
-    request: HttpRequest, shop: Shop, note: str = "", status: int = 200, form_html: str = ""
+    request: HttpRequest,
+    shop: Shop,
+    note: str = "",
+    status: int = 200,
+    form_html: str = "",
+    context: dict | None = None,
 ) -> HttpResponse:
-    """For htmx: the board and an out-of-band message (the board too, after a form)."""
+    """For htmx: the board and an out-of-band message (the board too, after a form).
+
+    `context`: the board as the change's broadcast just read it, if there was one."""
     with timezone.override(shop.timezone):
         board = render_to_string(
             "orders/board.html#board",
-            {**board_context(shop), "oob": bool(form_html)},
+            {**with_card_html(context or board_context(shop)), "oob": bool(form_html)},
             request=request,
         )
         flash = render_to_string(
@@ -160,7 +167,8 @@ def _act(
             except services.ActionRefused as refused:
                 note, status = refused.message, 409
     if request.htmx:
-        return _board_fragment(request, order.shop, note, status)
+        read = take_board_context(order.shop_id) if status == 200 else None
+        return _board_fragment(request, order.shop, note, status, context=read)
     if status == 200:
         messages.success(request, note)
         return redirect("orders:shop_board", slug=order.shop.slug)
