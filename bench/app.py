@@ -1,3 +1,4 @@
+# ruff: noqa: S310 (urlopen of our own http://127.0.0.1 server only)
 """The app under test: production settings, its own PostgreSQL and Redis, N Daphne workers.
 
 Everything runs on 127.0.0.1 on free ports and is stopped afterwards; the machine's
@@ -26,7 +27,7 @@ from .common import ROOT, free_port
 
 
 def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 

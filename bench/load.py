@@ -58,7 +58,7 @@ class Watchers:
                         self.arrivals.append((i, int(match.group(1)), time.time()))
             except InvalidStatus as error:
                 self.errors["5xx" if error.response.status_code >= 500 else "other"] += 1
-            except (OSError, asyncio.TimeoutError, Exception):  # noqa: BLE001 (a drop is a drop)
+            except (TimeoutError, OSError, Exception):
                 self.errors["other"] += 0 if self.reconnect else 1
             self.connected[i] = None
             if not self.reconnect:
@@ -114,7 +114,9 @@ def _watchers_main(pipe: object, urls: list[str], origin: str, in_flight: int) -
 class WatcherPool:
     """Watchers spread over several processes (the server must be the bottleneck)."""
 
-    def __init__(self, urls: list[str], origin: str, processes: int = 4, in_flight: int = 100):
+    def __init__(
+        self, urls: list[str], origin: str, processes: int = 4, in_flight: int = 100
+    ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.pipes, self.procs = [], []
         for k in range(processes):
@@ -280,7 +282,9 @@ def _pollers_main(pipe: object, port: int, paths: list[str], every: float, until
     pipe.send(out)
 
 
-def run_pollers(port: int, paths: list[str], every: float, until: float, processes: int = 2):
+def run_pollers(
+    port: int, paths: list[str], every: float, until: float, processes: int = 2
+) -> tuple[list, list]:
     """Every path polled every `every` s until `until`: [(path, version, seen at)]."""
     ctx = multiprocessing.get_context("spawn")
     pipes, procs = [], []

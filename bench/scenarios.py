@@ -1,3 +1,4 @@
+# ruff: noqa: S310 (urlopen of our own http://127.0.0.1 server only)
 """The measurements of docs/BENCHMARKS.md, one function each; figures in a dict.
 
 Every scenario starts the app itself (production settings, access log off), drives
@@ -12,7 +13,7 @@ import re
 import time
 import urllib.request
 
-from .app import Workers, prepare
+from .app import Workers
 from .common import pct
 from .load import WatcherPool, run_tablets
 
@@ -77,11 +78,11 @@ def push_latency(env: dict, seed: dict, sockets: int, rate: int, seconds: int, p
         pool = WatcherPool(ws_urls(workers.base, tokens), workers.base)
         held, *_ = pool.connect()
         pool.arrivals()  # drop the snapshots
-        watchers_of = {}
-        for pk, token, version, n in used:
-            watchers_of[pk] = n
+        watchers_of = {pk: n for pk, _token, _version, n in used}
         total = rate * seconds
-        chosen = [(pk, version) for pk, _, version, _ in used[:total]]
+        # The orders with the most stages left (earlier runs moved some on).
+        roomy = sorted(used, key=lambda u: u[2])[:total]
+        chosen = [(pk, version) for pk, _, version, _ in roomy]
         threads = 8
         start = time.time() + 1
         jobs = []
@@ -133,7 +134,7 @@ def one_big_order(env: dict, seed: dict, watchers: int, advances: int, procs: in
     workers = Workers(env, procs)
     workers.start()
     try:
-        pk, token, version = seed["orders"][-1]
+        pk, token, version = min(seed["orders"], key=lambda o: o[2])  # a fresh one
         tokens = [token] * watchers
         pool = WatcherPool(ws_urls(workers.base, tokens), workers.base)
         held, *_ = pool.connect()
@@ -277,7 +278,7 @@ def push_vs_polling(env: dict, seed: dict, watchers: int, seconds: int, every: f
     workers = Workers(env, 1)
     workers.start()
     try:
-        orders = seed["orders"][: watchers * 3]
+        orders = sorted(seed["orders"], key=lambda o: o[2])[: watchers * 3]
         windows = [orders[k * watchers : (k + 1) * watchers] for k in range(3)]
 
         def changes(chosen: list) -> tuple[list, float]:
