@@ -88,7 +88,7 @@ def progress_context(order: Order) -> dict:
     # filtered out here, in the query, so no public render can ever see them.
     events = list(
         order.events.filter(public=True)
-        .only("kind", "stage_id", "created_at", "text")
+        .only("order_id", "kind", "stage_id", "created_at", "text")
         .order_by("version")
     )
     position = next((i for i, s in enumerate(stages, 1) if s.pk == order.stage_id), 1)
@@ -109,9 +109,10 @@ def progress_context(order: Order) -> dict:
     }
 
 
-def render_progress(order: Order, lang: str) -> str:
+def render_progress(order: Order, lang: str, context: dict | None = None) -> str:
     with translation.override(lang), timezone.override(order.shop.timezone):
-        return render_to_string("orders/track.html#progress", progress_context(order)).strip()
+        context = context or progress_context(order)
+        return render_to_string("orders/track.html#progress", context).strip()
 
 
 def progress_for_token(token: str, lang: str) -> str | None:
@@ -251,10 +252,13 @@ def broadcast_order(order_pk: int) -> None:
     _just_read.board = {}  # never hand out an older read
     try:
         order = Order.objects.select_related("shop", "stage", "workflow").get(pk=order_pk)
-        board = board_context(order.shop)  # read once, rendered per language
+        # Read once, rendered per language.
+        progress, board = progress_context(order), board_context(order.shop)
         messages = []
         for lang in LANGS:
-            messages.append((order_group(order.token, lang), render_progress(order, lang)))
+            messages.append(
+                (order_group(order.token, lang), render_progress(order, lang, progress))
+            )
             messages.append(
                 (board_group(order.shop_id, lang), render_board(order.shop, lang, board))
             )
