@@ -75,9 +75,12 @@ class Watchers:
                 self.reconnect = bool(arg)
                 start = time.time()
                 tasks = [asyncio.ensure_future(self.watch(i)) for i in range(len(self.urls))]
-                while sum(c is not None for c in self.connected) + sum(
-                    t.done() for t in tasks
-                ) < len(tasks):
+                deadline = start + 300  # bounded: what is not in by then is reported
+                while (
+                    sum(c is not None for c in self.connected) + sum(t.done() for t in tasks)
+                    < len(tasks)
+                    and time.time() < deadline
+                ):
                     await asyncio.sleep(0.01)
                 done = [c for c in self.connected if c is not None]
                 self.pipe.send((len(done), start, max(done, default=start), dict(self.errors)))
