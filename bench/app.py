@@ -86,10 +86,11 @@ def manage(env: dict, *args: str) -> str:
     ).stdout
 
 
-def prepare(env: dict, shops: int, orders_per_shop: int) -> dict:
-    """Migrate, collect static files, and seed shops and orders; returns the seed."""
-    manage(env, "migrate", "--noinput")
-    manage(env, "collectstatic", "--noinput")
+def prepare(env: dict, shops: int, orders_per_shop: int, setup: bool = True) -> dict:
+    """Migrate, collect static files (unless done), seed shops and orders; the seed."""
+    if setup:
+        manage(env, "migrate", "--noinput")
+        manage(env, "collectstatic", "--noinput")
     out = subprocess.run(
         [sys.executable, "-m", "bench.seed", str(shops), str(orders_per_shop)],
         cwd=ROOT,

@@ -55,7 +55,7 @@ def main() -> int:
         seed = prepare(memory, shops, SHOP_ORDERS)
 
         def fresh() -> dict:  # versions move on with every run
-            return prepare(memory, shops, SHOP_ORDERS)
+            return prepare(memory, shops, SHOP_ORDERS, setup=False)
 
         idle = [scenarios.idle_and_storm(memory, fresh(), SOCKETS) for _ in range(REPEAT)]
         out.append(
