@@ -166,7 +166,9 @@ def one_big_order(env: dict, seed: dict, watchers: int, advances: int, procs: in
         pool.close()
         ok = {v for p, v, _, _, s in requests if s == 200}
         delivered = [a for _, v, a in arrivals if v in ok]
-        figures["deliveries_per_s"] = len(delivered) / max(max(delivered) - began, 1e-9)
+        figures["deliveries_per_s"] = (
+            len(delivered) / max(max(delivered) - began, 1e-9) if delivered else 0.0
+        )
         return figures
     finally:
         workers.close()

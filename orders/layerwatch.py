@@ -28,6 +28,9 @@ except ImportError:  # the embedded default needs no Redis client
 # What a channel layer raises when its backend is away.
 LAYER_ERRORS = (OSError, RedisError, asyncio.TimeoutError)
 
+# Probes in a row that may come back late before the layer counts as not delivering.
+LATE_PROBES = 3
+
 # A socket closed because the layer stopped delivering: "try again later" (1013's
 # private twin: Daphne refuses to send codes outside 1000 and 3000-4999).
 CLOSE_TRY_AGAIN_LATER = 4013
@@ -42,6 +45,7 @@ class LayerWatch:
         self.sockets: weakref.WeakSet = weakref.WeakSet()
         self._arrived = asyncio.Event()
         self._expected = 0
+        self._late = 0
         self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
@@ -77,10 +81,20 @@ class LayerWatch:
             await asyncio.wait_for(
                 self.layer.send(channel, {"type": "probe", "n": self._expected}), self.timeout
             )
-            await asyncio.wait_for(self._arrived.wait(), self.timeout)
         except LAYER_ERRORS:
-            await self._mark(healthy=False, why="a probe did not come back")
+            self._late = 0
+            await self._mark(healthy=False, why="the layer refused a probe")
+            return
+        try:
+            await asyncio.wait_for(self._arrived.wait(), self.timeout)
+        except TimeoutError:
+            # A busy process answers its probe late, and its pushes still arrive:
+            # only several late probes in a row mean the layer stopped delivering.
+            self._late += 1
+            if self._late >= LATE_PROBES:
+                await self._mark(healthy=False, why=f"{self._late} probes did not come back")
         else:
+            self._late = 0
             await self._mark(healthy=True, why="a probe came back")
 
     async def _mark(self, healthy: bool, why: str) -> None:

@@ -226,8 +226,9 @@ TRACKER_UNDO_SECONDS = env.int("TRACKER_UNDO_SECONDS", default=300)
 # Close customer sockets before Channels' group_expiry (24 h) with a reconnectable code.
 TRACKER_WS_MAX_AGE_SECONDS = env.int("TRACKER_WS_MAX_AGE_SECONDS", default=6 * 3600)
 TRACKER_POLL_SECONDS = env.int("TRACKER_POLL_SECONDS", default=5)
-# Each process probes the Redis channel layer this often; a probe not back within the
-# timeout closes its sockets (4013) so pages poll until the layer delivers again.
+# Each process probes the Redis channel layer this often; a probe the layer refuses, or
+# three in a row not back within the timeout, close its sockets (4013) so pages poll
+# until the layer delivers again (a busy process answers late but still delivers).
 TRACKER_LAYER_PROBE_SECONDS = env.float("TRACKER_LAYER_PROBE_SECONDS", default=5.0)
 TRACKER_LAYER_PROBE_TIMEOUT_SECONDS = env.float("TRACKER_LAYER_PROBE_TIMEOUT_SECONDS", default=3.0)
 TRACKER_FEEDBACK_EDIT_SECONDS = env.int("TRACKER_FEEDBACK_EDIT_SECONDS", default=1800)
