@@ -2,9 +2,10 @@
 
 With the Redis Pub/Sub layer a socket survives a Redis outage, but nothing reaches
 it any more: the page would say "live" and show an old state. So each process
-sends itself a probe through the layer every few seconds. When one does not come
-back, every socket of the process is closed with a reconnectable code and new
-ones are refused, so pages poll (and show the right state) until a probe comes
+sends itself a probe through the layer every few seconds. When the layer refuses
+one, or three in a row do not come back (one late probe is only a busy process),
+every socket of the process is closed with a reconnectable code and new ones are
+refused, so pages poll (and show the right state) until a probe comes
 back; then their reconnect succeeds and push resumes, without a restart.
 
 The in-memory layer cannot fail this way and is not probed.
