@@ -8,7 +8,6 @@ shared PostgreSQL and Redis are never used.
 import json
 import os
 import resource
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.pgserver import PgServer, _as_postgres, _bin
+from tests.support.pgserver import initialised_pg_server, server_binaries_found
 from tracker.serve import worker_command
 
 from .common import ROOT, free_port
@@ -34,26 +33,11 @@ def raise_fd_limit() -> None:
 @contextmanager
 def throwaway_postgres() -> Iterator[str]:
     """A private PostgreSQL server (own initdb, own port), removed afterwards."""
-    if _bin("initdb") is None:
+    if not server_binaries_found():
         raise SystemExit("bench: PostgreSQL server binaries not found")
-    root = Path(tempfile.mkdtemp(prefix="tracker-bench-pg-"))
-    datadir = root / "pgdata"
-    datadir.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-        shutil.chown(datadir, "postgres", "postgres")
-    subprocess.run(
-        _as_postgres([_bin("initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres"]),
-        capture_output=True,
-        check=True,
-    )
-    server = PgServer(datadir=datadir, port=free_port())
-    try:
+    with initialised_pg_server() as server:
         server.start()
         yield server.url
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def production_env(database_url: str, redis_url: str = "", layer: str = "pubsub") -> dict:
@@ -75,30 +59,19 @@ def production_env(database_url: str, redis_url: str = "", layer: str = "pubsub"
     }
 
 
-def manage(env: dict, *args: str) -> str:
+def _run(env: dict, *args: str) -> str:
+    """A Python command of this project in its own process; its standard output."""
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout
 
 
 def prepare(env: dict, shops: int, orders_per_shop: int, setup: bool = True) -> dict:
     """Migrate, collect static files (unless done), seed shops and orders; the seed."""
     if setup:
-        manage(env, "migrate", "--noinput")
-        manage(env, "collectstatic", "--noinput")
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.seed", str(shops), str(orders_per_shop)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+        _run(env, "manage.py", "migrate", "--noinput")
+        _run(env, "manage.py", "collectstatic", "--noinput")
+    out = _run(env, "-m", "bench.seed", str(shops), str(orders_per_shop))
     return json.loads(out.strip().splitlines()[-1])
 
 

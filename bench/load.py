@@ -120,16 +120,9 @@ class WatcherPool:
     def __init__(
         self, urls: list[str], origin: str, processes: int = 4, in_flight: int = 100
     ) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.pipes, self.procs = [], []
-        for k in range(processes):
-            mine, theirs = ctx.Pipe()
-            p = ctx.Process(
-                target=_watchers_main, args=(theirs, urls[k::processes], origin, in_flight)
-            )
-            p.start()
-            self.pipes.append(mine)
-            self.procs.append(p)
+        self.pipes, self.procs = _spawn(
+            _watchers_main, [(urls[k::processes], origin, in_flight) for k in range(processes)]
+        )
         self.processes = processes
 
     def ask(self, command: str, arg: object = None) -> list:
@@ -208,6 +201,36 @@ def _tablet(
     conn.close()
 
 
+def _run_threads(threads: list[threading.Thread]) -> None:
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _spawn(target: object, args_per_process: list[tuple]) -> tuple[list, list]:
+    """One spawned process per argument tuple, each given a pipe first; (pipes, processes)."""
+    ctx = multiprocessing.get_context("spawn")
+    pipes, procs = [], []
+    for args in args_per_process:
+        mine, theirs = ctx.Pipe()
+        p = ctx.Process(target=target, args=(theirs, *args))
+        p.start()
+        pipes.append(mine)
+        procs.append(p)
+    return pipes, procs
+
+
+def collect(pipes: list, procs: list) -> list:
+    """Every process's list of results, joined."""
+    out = []
+    for pipe in pipes:
+        out += pipe.recv()
+    for p in procs:
+        p.join(timeout=30)
+    return out
+
+
 def _tablets_main(
     pipe: object, port: int, session: str, csrf: str, jobs: list, until: float | None
 ) -> None:
@@ -217,10 +240,7 @@ def _tablets_main(
         threading.Thread(target=_tablet, args=(port, session, csrf, orders, plan, out, lock, until))
         for orders, plan in jobs
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _run_threads(threads)
     pipe.send(out)
 
 
@@ -232,20 +252,9 @@ def run_tablets(
 
     Returns every request as (pk, new version, sent, done, status).
     """
-    ctx = multiprocessing.get_context("spawn")
-    pipes, procs = [], []
-    for jobs in jobs_per_process:
-        mine, theirs = ctx.Pipe()
-        p = ctx.Process(target=_tablets_main, args=(theirs, port, session, csrf, jobs, until))
-        p.start()
-        pipes.append(mine)
-        procs.append(p)
-    results = []
-    for pipe in pipes:
-        results += pipe.recv()
-    for p in procs:
-        p.join(timeout=30)
-    return results
+    return collect(
+        *_spawn(_tablets_main, [(port, session, csrf, jobs, until) for jobs in jobs_per_process])
+    )
 
 
 # --- polling pages -----------------------------------------------------------------
@@ -278,34 +287,15 @@ def _pollers_main(pipe: object, port: int, paths: list[str], every: float, until
         threading.Thread(target=_poller, args=(port, paths[k::25], every, until, out))
         for k in range(min(25, len(paths)))
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _run_threads(threads)
     pipe.send(out)
 
 
 def run_pollers(
     port: int, paths: list[str], every: float, until: float, processes: int = 2
 ) -> tuple[list, list]:
-    """Every path polled every `every` s until `until`: [(path, version, seen at)]."""
-    ctx = multiprocessing.get_context("spawn")
-    pipes, procs = [], []
-    for k in range(processes):
-        mine, theirs = ctx.Pipe()
-        p = ctx.Process(
-            target=_pollers_main, args=(theirs, port, paths[k::processes], every, until)
-        )
-        p.start()
-        pipes.append(mine)
-        procs.append(p)
-    return pipes, procs
-
-
-def collect(pipes: list, procs: list) -> list:
-    out = []
-    for pipe in pipes:
-        out += pipe.recv()
-    for p in procs:
-        p.join(timeout=30)
-    return out
+    """Every path polled every `every` s until `until`; started, not awaited: pass the
+    answer to collect() for [(path, version, seen at)]."""
+    return _spawn(
+        _pollers_main, [(port, paths[k::processes], every, until) for k in range(processes)]
+    )

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,16 +63,16 @@ class PgServer:
             self.process = None
 
 
-@pytest.fixture
-def pg_server() -> Iterator[PgServer]:
+def server_binaries_found() -> bool:
+    return _bin("initdb") is not None and _bin("postgres") is not None
+
+
+@contextmanager
+def initialised_pg_server() -> Iterator[PgServer]:
     """Initialised (not started) in its own directory under /tmp, removed afterwards.
 
     Not pytest's tmp_path: that is private to root, and PostgreSQL runs as postgres.
     """
-    initdb = _bin("initdb")
-    need(
-        initdb is not None and _bin("postgres") is not None, "PostgreSQL server binaries not found"
-    )
     root = Path(tempfile.mkdtemp(prefix="tracker-pg-"))
     datadir = root / "pgdata"
     datadir.mkdir()
@@ -82,7 +83,7 @@ def pg_server() -> Iterator[PgServer]:
     try:
         subprocess.run(
             _as_postgres(
-                [initdb, "-D", str(datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8"]
+                [_bin("initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8"]
             ),
             capture_output=True,
             check=True,
@@ -95,3 +96,10 @@ def pg_server() -> Iterator[PgServer]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_server() -> Iterator[PgServer]:
+    need(server_binaries_found(), "PostgreSQL server binaries not found")
+    with initialised_pg_server() as server:
+        yield server
