@@ -99,16 +99,6 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-# PostgreSQL: a pool of connections shared by the process (Django's psycopg pool).
-# Under ASGI every request runs in its own thread, so per-thread persistent
-# connections cannot help, and a new PostgreSQL connection costs a server fork
-# per request. A connection that broke (the database restarted) is replaced.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
-        "max_size": env.int("DATABASE_POOL_SIZE", default=20),
-        "timeout": 10,
-    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the live server read while a test or a staff tap writes; the
     # busy timeout turns short write contention into a wait, not an error.
