@@ -61,9 +61,12 @@ def production_env(database_url: str, redis_url: str = "", layer: str = "pubsub"
 
 def _run(env: dict, *args: str) -> str:
     """A Python command of this project in its own process; its standard output."""
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    ).stdout
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise SystemExit(f"bench: {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
 
 
 def prepare(env: dict, shops: int, orders_per_shop: int, setup: bool = True) -> dict:

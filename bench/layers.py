@@ -22,9 +22,9 @@ from .common import pct, summary, throwaway_redis
 
 def make_layer(kind: str, url: str | None) -> object:
     if kind == "memory":
-        from channels.layers import InMemoryChannelLayer
+        from tracker.layers import SweepingInMemoryChannelLayer  # what the app runs
 
-        return InMemoryChannelLayer(capacity=100)
+        return SweepingInMemoryChannelLayer(capacity=100)
     host = {"address": url, "max_connections": 1000}
     if kind == "core":
         from channels_redis.core import RedisChannelLayer

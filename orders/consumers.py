@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from . import layerwatch
 from .live import LANGS, board_group, order_group, progress_for_token, render_board
@@ -25,6 +26,33 @@ CLOSE_POLICY_VIOLATION = 4008
 log = logging.getLogger(__name__)
 
 
+def _keep_this_threads_connection() -> None:
+    """Every socket's database work runs in one thread (asgiref's thread-sensitive
+    executor): keep its connection rather than open one per socket, a server
+    process per connect on PostgreSQL. After a database restart the first socket
+    to use the broken connection is closed to retry (see _snapshot), and Django
+    replaces the connection before the next call."""
+    if not settings.TRACKER_SOCKETS_KEEP_DB_CONNECTION:
+        return
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    if wrapper.settings_dict["CONN_MAX_AGE"] is not None:
+        # This thread's wrapper only; a connection opened from now on stays open.
+        wrapper.settings_dict = {
+            **wrapper.settings_dict,
+            "CONN_MAX_AGE": None,
+        }
+
+
+def in_socket_thread(function):  # noqa: ANN001, ANN201
+    """`function` run in the sockets' database thread, on its kept connection."""
+
+    def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        _keep_this_threads_connection()
+        return function(*args, **kwargs)
+
+    return database_sync_to_async(call)
+
+
 def _lang(scope: dict) -> str:
     query = parse_qs(scope.get("query_string", b"").decode("latin1"))
     lang = (query.get("lang") or [""])[0]
@@ -36,12 +64,17 @@ class _PushConsumer(AsyncWebsocketConsumer):
     _max_age: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: dict, receive, send) -> None:  # noqa: ANN001
-        # The layer failing under a socket (Redis went away between two probes) is
-        # an outage, not a bug: close it reconnectably instead of a traceback per socket.
+        # The layer (Redis went away between two probes) or the database failing
+        # under a socket is an outage, not a bug: close it reconnectably (the page
+        # retries with backoff) instead of a traceback per socket.
         try:
             await super().__call__(scope, receive, send)
-        except layerwatch.LAYER_ERRORS as error:
-            log.warning("socket closed: the channel layer failed (%s)", error)
+        except (*layerwatch.LAYER_ERRORS, DatabaseError) as error:
+            failed = "database" if isinstance(error, DatabaseError) else "channel layer"
+            log.warning("socket closed: the %s failed (%s)", failed, error)
+            if self.group is not None and isinstance(error, DatabaseError):
+                with contextlib.suppress(*layerwatch.LAYER_ERRORS):
+                    await self.channel_layer.group_discard(self.group, self.channel_name)
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": layerwatch.CLOSE_TRY_AGAIN_LATER})
 
@@ -55,7 +88,7 @@ class _PushConsumer(AsyncWebsocketConsumer):
         # either in the snapshot or arrives as a push (the page drops repeats).
         self.group = group
         await self.channel_layer.group_add(group, self.channel_name)
-        html = await database_sync_to_async(snapshot)()
+        html = await in_socket_thread(snapshot)()
         if html is None:
             await self.channel_layer.group_discard(group, self.channel_name)
             self.group = None
@@ -111,7 +144,7 @@ class StaffBoardConsumer(_PushConsumer):
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
         lang = _lang(self.scope)
-        shop = await database_sync_to_async(_shop_of_member)(self.scope["user"], slug)
+        shop = await in_socket_thread(_shop_of_member)(self.scope["user"], slug)
         if shop is None:
             await self.close()
             return

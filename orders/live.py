@@ -7,7 +7,7 @@ every watcher in the group: per-message work in the consumers stays tiny.
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
@@ -115,9 +115,42 @@ def render_progress(order: Order, lang: str, context: dict | None = None) -> str
         return render_to_string("orders/track.html#progress", context).strip()
 
 
+# The last progress fragment of each order and language, for the sockets' snapshots:
+# a connect whose order has not changed costs one indexed read of the order's
+# version, not four queries and a render. Keyed by what a change always moves
+# (every action bumps the version and updated_at) and by the minute, because
+# estimates and times are shown to the minute; a stage renamed in the admin, which
+# moves no order, shows from the next minute. Bounded: least recently used go first.
+_SNAPSHOTS: OrderedDict[tuple[str, str], tuple[tuple, str]] = OrderedDict()
+_SNAPSHOTS_MAX = 5_000
+
+
+def _snapshot_key(version: int, updated_at: datetime) -> tuple:
+    return (version, updated_at, int(time.time() // 60))
+
+
+def _remember(token: str, lang: str, key: tuple, html: str) -> None:
+    _SNAPSHOTS[(token, lang)] = (key, html)
+    _SNAPSHOTS.move_to_end((token, lang))
+    while len(_SNAPSHOTS) > _SNAPSHOTS_MAX:
+        _SNAPSHOTS.popitem(last=False)
+
+
 def progress_for_token(token: str, lang: str) -> str | None:
+    """The order's progress fragment, from the snapshot cache when it is current."""
+    row = Order.objects.filter(token=token).values_list("version", "updated_at").first()
+    if row is None:
+        return None
+    cached = _SNAPSHOTS.get((token, lang))
+    if cached is not None and cached[0] == _snapshot_key(*row):
+        _SNAPSHOTS.move_to_end((token, lang))
+        return cached[1]
     order = Order.objects.select_related("shop", "stage", "workflow").filter(token=token).first()
-    return render_progress(order, lang) if order else None
+    if order is None:
+        return None
+    html = render_progress(order, lang)
+    _remember(token, lang, _snapshot_key(order.version, order.updated_at), html)
+    return html
 
 
 def board_context(shop: Shop) -> dict:
@@ -255,10 +288,11 @@ def broadcast_order(order_pk: int) -> None:
         # Read once, rendered per language.
         progress, board = progress_context(order), board_context(order.shop)
         messages = []
+        key = _snapshot_key(order.version, order.updated_at)
         for lang in LANGS:
-            messages.append(
-                (order_group(order.token, lang), render_progress(order, lang, progress))
-            )
+            html = render_progress(order, lang, progress)
+            _remember(order.token, lang, key, html)
+            messages.append((order_group(order.token, lang), html))
             messages.append(
                 (board_group(order.shop_id, lang), render_board(order.shop, lang, board))
             )

@@ -20,6 +20,10 @@ def _private_channel_layer() -> None:
     if "hosts" in config:
         config["prefix"] = f"tracker-test-{uuid.uuid4().hex[:8]}"
     channel_layers.backends.clear()
+    # In-process sockets run in the test's own database setup, which must be able
+    # to drop the test database at the end: no connection kept open in another
+    # thread. Real Daphne processes (tests/e2e) keep it, as in production.
+    settings.TRACKER_SOCKETS_KEEP_DB_CONNECTION = False
 
 
 def _make_shop(slug: str, name: str) -> Shop:

@@ -7,6 +7,8 @@ import urllib.request
 
 import pytest
 from playwright.sync_api import expect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
 
 from tests.support.pgserver import PgServer, pg_server  # noqa: F401 (fixture)
 from tests.support.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
@@ -41,6 +43,15 @@ def call(method: str, url: str, key: str, body: dict | None = None) -> tuple[int
         return error.code, dict(error.headers), json.loads(error.read())
 
 
+def snapshot_version(url: str, origin: str) -> int | None:
+    """The version in a tracking socket's snapshot, or None when it is refused or closed."""
+    try:
+        with connect(url, origin=origin, open_timeout=30) as ws:
+            return int(ws.recv(timeout=30).split('data-version="')[1].split('"')[0])
+    except (ConnectionClosed, InvalidStatus, OSError):
+        return None
+
+
 def test_without_the_database_everyone_gets_a_clear_503_and_nothing_half_written(
     pg_server: PgServer,  # noqa: F811 (the fixture)
 ) -> None:
@@ -67,8 +78,13 @@ def test_without_the_database_everyone_gets_a_clear_503_and_nothing_half_written
         )
         assert status == 201
         staff, csrf = signed_in_opener(base)
+        token = created["tracking_url"].rstrip("/").rsplit("/", 1)[1]
+        socket_url = f"ws://127.0.0.1:{port}/ws/t/{token}/?lang=en"
+        # Sockets share one kept database connection: it is open when the database goes.
+        assert snapshot_version(socket_url, base) == 1
 
         pg.stop()  # the database goes away while the app runs
+        assert snapshot_version(socket_url, base) is None  # closed to retry, not hung
 
         status, headers, body = call(
             "POST", f"{base}/api/v1/orders/F-1/advance", key, {"version": 1}
@@ -111,6 +127,10 @@ def test_without_the_database_everyone_gets_a_clear_503_and_nothing_half_written
         assert [e["version"] for e in order["history"]] == [1]
         status, _, moved = call("POST", f"{base}/api/v1/orders/F-1/advance", key, {"version": 1})
         assert (status, moved["version"]) == (200, 2)
+        # The kept connection broke with the restart: a socket costs at most one
+        # retry (the page's backoff) before snapshots flow again.
+        versions = [snapshot_version(socket_url, base) for _ in range(2)]
+        assert versions[-1] == 2, versions
     finally:
         if daphne is not None:
             stop(daphne)
