@@ -30,7 +30,7 @@ def _keep_this_threads_connection() -> None:
     """Every socket's database work runs in one thread (asgiref's thread-sensitive
     executor): keep its connection rather than open one per socket, a server
     process per connect on PostgreSQL. After a database restart the first socket
-    to use the broken connection is closed to retry (see _snapshot), and Django
+    to use the broken connection is closed to retry (see __call__), and Django
     replaces the connection before the next call."""
     if not settings.TRACKER_SOCKETS_KEEP_DB_CONNECTION:
         return

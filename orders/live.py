@@ -121,8 +121,10 @@ def render_progress(order: Order, lang: str, context: dict | None = None) -> str
 # (every action bumps the version and updated_at) and by the minute, because
 # estimates and times are shown to the minute; a stage renamed in the admin, which
 # moves no order, shows from the next minute. Bounded: least recently used go first.
+# Read by the sockets' thread, written by broadcasts in request threads: one lock.
 _SNAPSHOTS: OrderedDict[tuple[str, str], tuple[tuple, str]] = OrderedDict()
 _SNAPSHOTS_MAX = 5_000
+_SNAPSHOTS_LOCK = threading.Lock()
 
 
 def _snapshot_key(version: int, updated_at: datetime) -> tuple:
@@ -130,10 +132,20 @@ def _snapshot_key(version: int, updated_at: datetime) -> tuple:
 
 
 def _remember(token: str, lang: str, key: tuple, html: str) -> None:
-    _SNAPSHOTS[(token, lang)] = (key, html)
-    _SNAPSHOTS.move_to_end((token, lang))
-    while len(_SNAPSHOTS) > _SNAPSHOTS_MAX:
-        _SNAPSHOTS.popitem(last=False)
+    with _SNAPSHOTS_LOCK:
+        _SNAPSHOTS[(token, lang)] = (key, html)
+        _SNAPSHOTS.move_to_end((token, lang))
+        while len(_SNAPSHOTS) > _SNAPSHOTS_MAX:
+            _SNAPSHOTS.popitem(last=False)
+
+
+def _recall(token: str, lang: str, key: tuple) -> str | None:
+    with _SNAPSHOTS_LOCK:
+        cached = _SNAPSHOTS.get((token, lang))
+        if cached is None or cached[0] != key:
+            return None
+        _SNAPSHOTS.move_to_end((token, lang))
+        return cached[1]
 
 
 def progress_for_token(token: str, lang: str) -> str | None:
@@ -141,10 +153,9 @@ def progress_for_token(token: str, lang: str) -> str | None:
     row = Order.objects.filter(token=token).values_list("version", "updated_at").first()
     if row is None:
         return None
-    cached = _SNAPSHOTS.get((token, lang))
-    if cached is not None and cached[0] == _snapshot_key(*row):
-        _SNAPSHOTS.move_to_end((token, lang))
-        return cached[1]
+    cached = _recall(token, lang, _snapshot_key(*row))
+    if cached is not None:
+        return cached
     order = Order.objects.select_related("shop", "stage", "workflow").filter(token=token).first()
     if order is None:
         return None
