@@ -229,7 +229,8 @@ TRACKER_POLL_SECONDS = env.int("TRACKER_POLL_SECONDS", default=5)
 # Each process probes the Redis channel layer this often; a probe the layer refuses, or
 # three in a row not back within the timeout, close its sockets (4013) so pages poll
 # until the layer delivers again (a busy process answers late but still delivers).
-# The sockets' database thread keeps its connection (checked before each use).
+# The sockets' database thread keeps its connection; after a database restart the
+# first socket to hit the broken one is closed to retry and Django replaces it.
 TRACKER_SOCKETS_KEEP_DB_CONNECTION = env.bool("TRACKER_SOCKETS_KEEP_DB_CONNECTION", default=True)
 TRACKER_LAYER_PROBE_SECONDS = env.float("TRACKER_LAYER_PROBE_SECONDS", default=5.0)
 TRACKER_LAYER_PROBE_TIMEOUT_SECONDS = env.float("TRACKER_LAYER_PROBE_TIMEOUT_SECONDS", default=3.0)

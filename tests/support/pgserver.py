@@ -62,8 +62,9 @@ class PgServer:
             # Fast shutdown, as `pg_ctl stop` and a restart do: clients are cut off
             # (SIGTERM would be a smart shutdown, waiting for every client to leave).
             # runuser passes on SIGTERM only, so signal the postmaster itself.
-            postmaster = int((self.datadir / "postmaster.pid").read_text().split()[0])
-            os.kill(postmaster, signal.SIGINT)
+            pid_file = self.datadir / "postmaster.pid"
+            if pid_file.exists():  # gone already if the server died on its own
+                os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
             self.process.wait(timeout=30)
             self.process = None
 
