@@ -111,7 +111,7 @@ def progress_context(order: Order) -> dict:
 
 def render_progress(order: Order, lang: str, context: dict | None = None) -> str:
     with translation.override(lang), timezone.override(order.shop.timezone):
-        context = context or progress_context(order)
+        context = {**(context or progress_context(order)), "lang": lang}
         return render_to_string("orders/track.html#progress", context).strip()
 
 
@@ -148,6 +148,16 @@ def _recall(token: str, lang: str, key: tuple) -> str | None:
         return cached[1]
 
 
+def cached_progress(order: Order, lang: str) -> str:
+    """The order's progress fragment as it is now: from the cache, or rendered into it."""
+    key = _snapshot_key(order.version, order.updated_at)
+    html = _recall(order.token, lang, key)
+    if html is None:
+        html = render_progress(order, lang)
+        _remember(order.token, lang, key, html)
+    return html
+
+
 def progress_for_token(token: str, lang: str) -> str | None:
     """The order's progress fragment, from the snapshot cache when it is current."""
     row = Order.objects.filter(token=token).values_list("version", "updated_at").first()
@@ -157,11 +167,7 @@ def progress_for_token(token: str, lang: str) -> str | None:
     if cached is not None:
         return cached
     order = Order.objects.select_related("shop", "stage", "workflow").filter(token=token).first()
-    if order is None:
-        return None
-    html = render_progress(order, lang)
-    _remember(token, lang, _snapshot_key(order.version, order.updated_at), html)
-    return html
+    return None if order is None else cached_progress(order, lang)
 
 
 def board_context(shop: Shop) -> dict:
@@ -224,7 +230,9 @@ def board_context(shop: Shop) -> dict:
 
 
 # Rendered cards by everything a card shows: a change re-renders one card, not the
-# board's every card three times (the tap's answer and a push per language).
+# board's every card three times (the tap's answer and a push per language). Only
+# what the key holds varies a card: the clock enters through the estimate (to the
+# minute), lateness, undo and the day, so a quiet board stays cached across minutes.
 _CARDS: dict[tuple, str] = {}
 _CARDS_MAX = 20_000
 
@@ -234,11 +242,13 @@ def _card_key(card: dict) -> tuple:
     return (
         order.pk,
         order.version,
-        order.stage.name,  # a renamed stage, or an admin edit, shows within the minute
+        order.updated_at,  # an admin edit moves no version
+        order.stage.name,  # nor does a stage renamed in the admin
         translation.get_language(),
         timezone.get_current_timezone_name(),
-        int(time.time() // 60),  # times are shown to the minute ("ETA 18:30", "today")
-        card["eta"],
+        timezone.localdate(),  # "today", "tomorrow"
+        # An overdue stage's estimate moves with the clock; cards show it to the minute.
+        card["eta"].replace(second=0, microsecond=0) if card["eta"] else None,
         card["late"],
         card["can_undo"],
         card["position"],
@@ -264,10 +274,23 @@ def with_card_html(context: dict) -> dict:
     return context
 
 
+# One board render per shop and language at a time. Taps in one shop come in
+# together; their renders would each miss the same new cards and render them all
+# (the GIL runs one anyway), while the one that waits finds them cached.
+_BOARD_LOCKS: dict[tuple[int, str], threading.Lock] = defaultdict(threading.Lock)
+_BOARD_LOCKS_GUARD = threading.Lock()
+
+
+def _board_lock(shop_id: int, lang: str) -> threading.Lock:
+    with _BOARD_LOCKS_GUARD:
+        return _BOARD_LOCKS[(shop_id, lang)]
+
+
 def render_board(shop: Shop, lang: str, context: dict | None = None) -> str:
     with translation.override(lang), timezone.override(shop.timezone):
-        context = with_card_html(context or board_context(shop))
-        return render_to_string("orders/board.html#board", context).strip()
+        context = context or board_context(shop)
+        with _board_lock(shop.pk, lang):
+            return render_to_string("orders/board.html#board", with_card_html(context)).strip()
 
 
 # The board read by this thread's last broadcast, for the tap that caused it: its

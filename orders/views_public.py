@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.utils.translation.trans_real import parse_accept_lang_header
@@ -18,10 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import ratelimit, services
 from .forms import FeedbackForm, LookupForm, ProblemForm
-from .live import LANGS, progress_context
+from .live import LANGS, cached_progress, progress_context
 from .models import TOKEN_PATTERN, Order, Shop
 
 TOKEN_RE = re.compile(TOKEN_PATTERN)
+PROGRESS = "orders/track.html#progress"
 
 
 def public_language(request: HttpRequest, shop: Shop | None) -> str:
@@ -56,29 +58,52 @@ def not_found(request: HttpRequest) -> HttpResponse:
 
 def _render_progress(
     request: HttpRequest,
-    token: str,
+    order: Order,
     template: str,
     respond: Callable[[Order], tuple[str, int]] | None = None,
     extra: dict | None = None,
 ) -> HttpResponse:
-    """Render the page or the partial; `respond` first acts on the order (a form post)."""
+    """Render the page or the partial; `respond` first acts on the order (a form post).
+
+    A plain view shows the same progress fragment the sockets push, from the snapshot
+    cache: an unchanged order costs the one read of it and no render of its progress.
+    A form post's answer carries its message inside the fragment, so it is rendered.
+    """
+    lang = public_language(request, order.shop)
+    with translation.override(lang), timezone.override(order.shop.timezone):
+        message, status = "", 200
+        if respond:
+            message, status = respond(order)
+            order = _order_by_token(order.token)
+        context = {
+            "order": order,
+            "shop": order.shop,
+            "lang": lang,
+            "poll_seconds": settings.TRACKER_POLL_SECONDS,
+            **(extra or {}),
+        }
+        if message:
+            context.update(progress_context(order), care_message=message)
+            response = render(request, template, context, status=status)
+        elif template == PROGRESS:
+            response = HttpResponse(cached_progress(order, lang))
+        else:
+            context["progress_html"] = mark_safe(cached_progress(order, lang))  # noqa: S308 (our own render)
+            response = render(request, template, context)
+    response["Content-Language"] = lang
+    return response
+
+
+def _progress_by_token(
+    request: HttpRequest,
+    token: str,
+    template: str,
+    respond: Callable[[Order], tuple[str, int]] | None = None,
+) -> HttpResponse:
     order = _order_by_token(token)
     if order is None:
         return not_found(request)
-    lang = public_language(request, order.shop)
-    with translation.override(lang), timezone.override(order.shop.timezone):
-        message, status = respond(order) if respond else ("", 200)
-        order = _order_by_token(token)
-        context = {
-            **progress_context(order),
-            "lang": lang,
-            "poll_seconds": settings.TRACKER_POLL_SECONDS,
-            "care_message": message,
-            **(extra or {}),
-        }
-        response = render(request, template, context, status=status)
-    response["Content-Language"] = lang
-    return response
+    return _render_progress(request, order, template, respond)
 
 
 def embeddable(response: HttpResponse, shop: Shop | None) -> HttpResponse:
@@ -109,14 +134,15 @@ def _care_post(
             return refused.message, 409
         return str(thanks), 200
 
-    template = "orders/track.html#progress" if request.htmx else "orders/track.html"
-    return _render_progress(request, token, template, respond)
+    return _progress_by_token(
+        request, token, PROGRESS if request.htmx else "orders/track.html", respond
+    )
 
 
 @require_GET
 @never_cache
 def track(request: HttpRequest, token: str) -> HttpResponse:
-    return _render_progress(request, token, "orders/track.html")
+    return _progress_by_token(request, token, "orders/track.html")
 
 
 @require_GET
@@ -129,7 +155,7 @@ def embed(request: HttpRequest, token: str) -> HttpResponse:
     transparent = request.GET.get("transparent") == "1"
     response = _render_progress(
         request,
-        token,
+        order,
         "orders/embed.html",
         extra={
             "transparent": transparent,
@@ -144,7 +170,7 @@ def embed(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 def track_progress(request: HttpRequest, token: str) -> HttpResponse:
     """The progress partial alone: polling fallback and resync after a gap."""
-    return _render_progress(request, token, "orders/track.html#progress")
+    return _progress_by_token(request, token, PROGRESS)
 
 
 # Public posts are authorised by the unguessable token in the URL alone, never by a

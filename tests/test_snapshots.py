@@ -1,7 +1,15 @@
-"""Socket snapshots: an unchanged order costs one query; every change is seen at once."""
+"""Rendering caches: an unchanged order costs one query and no render; every change
+is seen at once."""
+
+import time
+from datetime import timedelta
+
+from django.test import Client
+from django.test.signals import template_rendered
+from django.utils import timezone
 
 from orders import services
-from orders.live import progress_for_token
+from orders.live import progress_for_token, render_board
 from orders.models import Order
 
 
@@ -28,3 +36,65 @@ def test_an_unchanged_orders_snapshot_costs_one_query_and_every_change_shows_at_
 
 def test_an_unknown_token_has_no_snapshot(db: None) -> None:
     assert progress_for_token("x" * 24, "en") is None
+
+
+def test_a_board_re_renders_no_card_whose_shown_text_is_unchanged(
+    order: Order, staff: object, shop: object
+) -> None:
+    # The current stage overran long ago: its estimate is "now + the later stages",
+    # a moment that moves with the clock, but the card shows it to the minute.
+    Order.objects.filter(pk=order.pk).update(stage_since=timezone.now() - timedelta(hours=3))
+    rendered: list[str] = []
+
+    def count(sender: object, template: object, **kwargs: object) -> None:
+        rendered.append(template.name)
+
+    template_rendered.connect(count)
+    try:
+        for _attempt in range(2):  # a render that straddles a minute is redone once
+            minute = int(time.time() // 60)
+            rendered.clear()
+            first = render_board(shop, "en")
+            cards_first = rendered.count("orders/_card.html")
+            render_board(shop, "en")
+            if int(time.time() // 60) == minute:
+                break
+    finally:
+        template_rendered.disconnect(count)
+    assert "ETA" in first
+    # Cold: at least this order's card; warm: none (the cache key once held the
+    # estimate to the microsecond, so an overdue order's card never hit).
+    assert cards_first >= 1
+    assert rendered.count("orders/_card.html") == cards_first
+
+    # Its next change is on the board at once.
+    moved = services.advance_order(order=order, by=staff, expected_version=order.version)
+    after = render_board(shop, "en")
+    assert f'name="version" value="{moved.version}"' in after
+    assert f'name="version" value="{order.version}"' not in after
+    # So is an admin edit, which moves no version.
+    moved.customer_name = "Zinaida"
+    moved.save()
+    assert "Zinaida" in render_board(shop, "en")
+
+
+def test_the_tracking_page_shows_the_pushed_fragment_and_an_unchanged_order_costs_one_query(
+    order: Order, staff: object, client: Client, django_assert_num_queries
+) -> None:
+    page = f"/t/{order.token}/?lang=en"
+    client.get(page)
+    with django_assert_num_queries(1):  # the order (with its shop), nothing else
+        html = client.get(page).content.decode()
+    fragment = progress_for_token(order.token, "en")
+    assert fragment in html  # the page and a socket show the very same fragment
+    with django_assert_num_queries(1):  # the polling fallback, likewise
+        assert client.get(f"/t/{order.token}/progress/?lang=en").content.decode() == fragment
+
+    moved = services.advance_order(order=order, by=staff, expected_version=order.version)
+    assert f'data-version="{moved.version}"' in client.get(page).content.decode()
+
+
+def test_a_pushed_fragment_keeps_the_watchers_language_in_its_forms(order: Order) -> None:
+    # The customer's problem form posts back in the language they chose, also after a push.
+    for lang in ("en", "ru"):
+        assert f'?lang={lang}"' in progress_for_token(order.token, lang)
