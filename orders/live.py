@@ -160,8 +160,9 @@ def cached_progress(order: Order, lang: str) -> str:
 
 def progress_for_token(token: str, lang: str) -> str | None:
     """The order's progress fragment, from the snapshot cache when it is current."""
-    row = Order.objects.filter(token=token).values_list("version", "updated_at").first()
-    if row is None:
+    try:  # get(), not first(): a unique token needs no ORDER BY, and compiling one costs
+        row = Order.objects.values_list("version", "updated_at").get(token=token)
+    except Order.DoesNotExist:
         return None
     cached = _recall(token, lang, _snapshot_key(*row))
     if cached is not None:

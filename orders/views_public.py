@@ -48,7 +48,11 @@ def _order_by_token(token: str) -> Order | None:
     # Shape first: junk (NUL bytes, huge strings) never reaches the database.
     if not TOKEN_RE.fullmatch(token):
         return None
-    return Order.objects.select_related("shop", "stage", "workflow").filter(token=token).first()
+    # get(), not first(): a unique token needs no ORDER BY, and compiling one costs.
+    try:
+        return Order.objects.select_related("shop", "stage", "workflow").get(token=token)
+    except Order.DoesNotExist:
+        return None
 
 
 def not_found(request: HttpRequest) -> HttpResponse:

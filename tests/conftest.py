@@ -24,6 +24,7 @@ def _private_channel_layer() -> None:
     # to drop the test database at the end: no connection kept open in another
     # thread. Real Daphne processes (tests/e2e) keep it, as in production.
     settings.TRACKER_SOCKETS_KEEP_DB_CONNECTION = False
+    settings.TRACKER_DB_IDLE_CONNECTIONS = 0  # likewise for idle request connections
 
 
 def _make_shop(slug: str, name: str) -> Shop:

@@ -99,6 +99,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# PostgreSQL: a request's connection is kept for the next one (tracker/db/postgresql).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "tracker.db.postgresql"
+TRACKER_DB_IDLE_CONNECTIONS = env.int("TRACKER_DB_IDLE_CONNECTIONS", default=16)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the live server read while a test or a staff tap writes; the
     # busy timeout turns short write contention into a wait, not an error.

@@ -5,6 +5,7 @@ import os
 import urllib.error
 import urllib.request
 
+import psycopg
 import pytest
 from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -80,6 +81,20 @@ def test_without_the_database_everyone_gets_a_clear_503_and_nothing_half_written
         staff, csrf = signed_in_opener(base)
         token = created["tracking_url"].rstrip("/").rsplit("/", 1)[1]
         socket_url = f"ws://127.0.0.1:{port}/ws/t/{token}/?lang=en"
+
+        # Requests reuse the process's idle connections: twenty requests start at most
+        # a few server sessions, not twenty (pg_stat_database counts every session).
+        def sessions() -> int:
+            with psycopg.connect(pg.url, autocommit=True) as conn:
+                return conn.execute(
+                    "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+                ).fetchone()[0]
+
+        before = sessions()
+        for _ in range(20):
+            assert call("GET", f"{base}/api/v1/orders/F-1", key)[0] == 200
+        assert sessions() - before <= 3 + 1  # (+1: the query's own session)
+
         # Sockets share one kept database connection: it is open when the database goes.
         assert snapshot_version(socket_url, base) == 1
 
