@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Stage
@@ -30,6 +30,24 @@ def order_group(token: str, lang: str) -> str:
 
 def board_group(shop_id: int, lang: str) -> str:
     return f"board.{shop_id}.{lang}"
+
+
+# The templates every change and connect renders, parsed when a server process starts:
+# otherwise the first requests after a restart (a reconnect storm, a burst of taps)
+# each parse them at once, because the template cache fills only after a parse.
+HOT_TEMPLATES = (
+    "orders/track.html",
+    "orders/track.html#progress",
+    "orders/embed.html",
+    "orders/board.html",
+    "orders/board.html#board",
+    "orders/_card.html",
+)
+
+
+def warm_templates() -> None:
+    for name in HOT_TEMPLATES:
+        get_template(name)
 
 
 def _segments(order: Order, stages: list[Stage], events: list[OrderEvent]) -> list[dict]:

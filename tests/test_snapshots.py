@@ -1,15 +1,17 @@
 """Rendering caches: an unchanged order costs one query and no render; every change
 is seen at once."""
 
+import importlib
 import time
 from datetime import timedelta
 
+from django.template import engines
 from django.test import Client
 from django.test.signals import template_rendered
 from django.utils import timezone
 
 from orders import services
-from orders.live import progress_for_token, render_board
+from orders.live import HOT_TEMPLATES, progress_for_token, render_board, warm_templates
 from orders.models import Order
 
 
@@ -98,3 +100,15 @@ def test_a_pushed_fragment_keeps_the_watchers_language_in_its_forms(order: Order
     # The customer's problem form posts back in the language they chose, also after a push.
     for lang in ("en", "ru"):
         assert f'?lang={lang}"' in progress_for_token(order.token, lang)
+
+
+def test_a_server_process_parses_its_hot_templates_before_the_first_request() -> None:
+    cached = engines["django"].engine.template_loaders[0].loaders[0]
+    cached.reset()
+    warm_templates()
+    parsed = set(cached.get_template_cache)
+    assert {name.split("#")[0] for name in HOT_TEMPLATES} <= parsed
+    # The ASGI application (what Daphne serves) warms them when it is imported.
+    cached.reset()
+    importlib.reload(importlib.import_module("tracker.asgi"))
+    assert "orders/_card.html" in cached.get_template_cache

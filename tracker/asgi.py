@@ -9,7 +9,10 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from orders.live import warm_templates  # noqa: E402
 from orders.routing import websocket_urlpatterns  # noqa: E402
+
+warm_templates()
 
 application = ProtocolTypeRouter(
     {
