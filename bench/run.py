@@ -141,12 +141,17 @@ order is advanced back to back. Targets: (a) p99 ≤ 50 ms, (b) p99 ≤ 500 ms,
         parts = ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in pages[0]["parts"].items())
         out.append(
             f"""
-## 5. The tracking page (one process, 8 concurrent clients)
+## 5. The tracking page (one process; one client alone, then 8 concurrent clients)
+
+One client alone shows a request's own time; with 8 clients a request also waits
+for the ones ahead of it (one process runs Python on one core).
 
 | measure | result | target | |
 |---|---|---|---|
-| response time p50 ms | {med(pages, "p50_ms")} | ≤ 10 | {verdict(statistics.median(r["p50_ms"] for r in pages) <= 10)} |
-| response time p99 ms | {med(pages, "p99_ms")} | | |
+| one client: response time p50 ms | {med(pages, "alone_p50_ms")} | ≤ 10 | {verdict(statistics.median(r["alone_p50_ms"] for r in pages) <= 10)} |
+| one client: response time p99 ms | {med(pages, "alone_p99_ms")} | | |
+| 8 clients: response time p50 ms | {med(pages, "p50_ms")} | ≤ 10 | {verdict(statistics.median(r["p50_ms"] for r in pages) <= 10)} |
+| 8 clients: response time p99 ms | {med(pages, "p99_ms")} | | |
 | pages/s | {med(pages, "pages_per_s", "{:,.0f}")} | | |
 | first visit, compressed KB | {med(pages, "first_visit_kb")} | ≤ 30 | {verdict(statistics.median(r["first_visit_kb"] for r in pages) <= 30)} |
 

@@ -225,6 +225,9 @@ def page(env: dict, seed: dict, requests: int, concurrency: int) -> dict:
                     times.append(time.perf_counter() - t0)
             conn.close()
 
+        # One client alone first: a request's own time, with nothing queued before it.
+        client(requests // 4)
+        alone, times[:] = list(times), []
         threads = [
             threading.Thread(target=client, args=(requests // concurrency,))
             for _ in range(concurrency)
@@ -242,6 +245,8 @@ def page(env: dict, seed: dict, requests: int, concurrency: int) -> dict:
             fetch_compressed(workers.base + asset, parts)
         total = sum(parts.values())
         return {
+            "alone_p50_ms": pct(alone, 0.5) * 1000,
+            "alone_p99_ms": pct(alone, 0.99) * 1000,
             "p50_ms": pct(times, 0.5) * 1000,
             "p99_ms": pct(times, 0.99) * 1000,
             "pages_per_s": len(times) / elapsed,
