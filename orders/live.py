@@ -166,6 +166,15 @@ def _recall(token: str, lang: str, key: tuple) -> str | None:
         return cached[1]
 
 
+def order_for_token(token: str) -> Order | None:
+    """The order with what its pages show (shop, stage, workflow), or None."""
+    # get(), not first(): a unique token needs no ORDER BY, and compiling one costs.
+    try:
+        return Order.objects.select_related("shop", "stage", "workflow").get(token=token)
+    except Order.DoesNotExist:
+        return None
+
+
 def cached_progress(order: Order, lang: str) -> str:
     """The order's progress fragment as it is now: from the cache, or rendered into it."""
     key = _snapshot_key(order.version, order.updated_at)
@@ -185,7 +194,7 @@ def progress_for_token(token: str, lang: str) -> str | None:
     cached = _recall(token, lang, _snapshot_key(*row))
     if cached is not None:
         return cached
-    order = Order.objects.select_related("shop", "stage", "workflow").filter(token=token).first()
+    order = order_for_token(token)
     return None if order is None else cached_progress(order, lang)
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import ratelimit, services
 from .forms import FeedbackForm, LookupForm, ProblemForm
-from .live import LANGS, cached_progress, progress_context
+from .live import LANGS, cached_progress, order_for_token, progress_context
 from .models import TOKEN_PATTERN, Order, Shop
 
 TOKEN_RE = re.compile(TOKEN_PATTERN)
@@ -48,11 +48,7 @@ def _order_by_token(token: str) -> Order | None:
     # Shape first: junk (NUL bytes, huge strings) never reaches the database.
     if not TOKEN_RE.fullmatch(token):
         return None
-    # get(), not first(): a unique token needs no ORDER BY, and compiling one costs.
-    try:
-        return Order.objects.select_related("shop", "stage", "workflow").get(token=token)
-    except Order.DoesNotExist:
-        return None
+    return order_for_token(token)
 
 
 def not_found(request: HttpRequest) -> HttpResponse:
