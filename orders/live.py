@@ -100,8 +100,10 @@ def is_late(order: Order, eta: datetime | None) -> bool:
     return timezone.now() > order.promise_end or (eta is not None and eta > order.promise_end)
 
 
-def progress_context(order: Order) -> dict:
-    stages = list(order.workflow.stages.all())
+def progress_context(order: Order, stages: list[Stage] | None = None) -> dict:
+    """What the progress fragment shows; `stages`: the workflow's, if already read."""
+    if stages is None:
+        stages = list(order.workflow.stages.all())
     # Stage events for the bar, and customer-visible notes. Staff-only notes are
     # filtered out here, in the query, so no public render can ever see them.
     events = list(
@@ -251,6 +253,7 @@ def board_context(shop: Shop) -> dict:
     return {
         "alerts": alerts,
         "shop": shop,
+        "stages_by_workflow": stages_by_workflow,
         "stamp": stamp,
         "active": [c for c in cards if not c["order"].is_finished],
         "finished": [c for c in cards if c["order"].is_finished],
@@ -321,15 +324,15 @@ def render_board(shop: Shop, lang: str, context: dict | None = None) -> str:
             return render_to_string("orders/board.html#board", with_card_html(context)).strip()
 
 
-# The board read by this thread's last broadcast, for the tap that caused it: its
-# answer shows the same board without reading it again.
+# The board read and rendered by this thread's last broadcast, for the tap that
+# caused it: its answer shows the same board without reading or rendering it again.
 _just_read = threading.local()
 
 
-def take_board_context(shop_id: int) -> dict | None:
-    """The board context this thread's broadcast just read for this shop, once."""
-    context = getattr(_just_read, "board", {}).pop(shop_id, None)
-    return context
+def take_board(shop_id: int) -> tuple[dict, dict[str, str]] | None:
+    """The board context this thread's broadcast just read for this shop, and its
+    HTML per language (no request: the same for every watcher and the tap), once."""
+    return getattr(_just_read, "board", {}).pop(shop_id, None)
 
 
 async def _send_all(messages: list[tuple[str, str]]) -> None:
@@ -338,27 +341,29 @@ async def _send_all(messages: list[tuple[str, str]]) -> None:
         await layer.group_send(group, {"type": "push", "html": html})
 
 
-def broadcast_order(order_pk: int) -> None:
+def broadcast_order(order_pk: int, order: Order | None = None) -> None:
     """Push the order's new fragments to its watchers and its shop's boards.
 
-    Runs after commit. Any failure is logged and swallowed: the change is
-    committed, and pages resync on reconnect, visibility or polling.
+    `order`: as the change committed it, with its shop, stage and workflow; read
+    if not given. Runs after commit. Any failure is logged and swallowed: the
+    change is committed, and pages resync on reconnect, visibility or polling.
     """
     _just_read.board = {}  # never hand out an older read
     try:
-        order = Order.objects.select_related("shop", "stage", "workflow").get(pk=order_pk)
-        # Read once, rendered per language.
-        progress, board = progress_context(order), board_context(order.shop)
-        messages = []
+        if order is None:
+            order = Order.objects.select_related("shop", "stage", "workflow").get(pk=order_pk)
+        # Read once (the board's stages serve the progress too), rendered per language.
+        board = board_context(order.shop)
+        progress = progress_context(order, board["stages_by_workflow"].get(order.workflow_id))
+        messages, boards = [], {}
         key = _snapshot_key(order.version, order.updated_at)
         for lang in LANGS:
             html = render_progress(order, lang, progress)
             _remember(order.token, lang, key, html)
             messages.append((order_group(order.token, lang), html))
-            messages.append(
-                (board_group(order.shop_id, lang), render_board(order.shop, lang, board))
-            )
-        _just_read.board = {order.shop_id: board}
+            boards[lang] = render_board(order.shop, lang, board)
+            messages.append((board_group(order.shop_id, lang), boards[lang]))
+        _just_read.board = {order.shop_id: (board, boards)}
         async_to_sync(_send_all)(messages)
     except Exception:
         log.exception("broadcast of order %s failed; pages will resync", order_pk)

@@ -4,6 +4,7 @@ Each action, in one transaction: locks the row, checks the version the caller sa
 writes the new state and one OrderEvent, and schedules the broadcast on commit.
 """
 
+from copy import copy
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -49,7 +50,8 @@ def _lock(order: Order, expected_version: int | None) -> Order:
     # under contention, PostgreSQL's recheck of the joined rows returned no row
     # at all (a 500 for the losers of a double tap). On SQLite the write lock
     # serialises instead. The version check then refuses every loser.
-    list(Order.objects.select_for_update().filter(pk=order.pk).values_list("pk"))
+    # order_by(): the model's default ordering would be compiled and sorted for one row.
+    list(Order.objects.select_for_update().filter(pk=order.pk).order_by().values_list("pk"))
     locked = Order.objects.select_related("stage", "workflow", "shop").get(pk=order.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersion(_stale_message(locked), locked)
@@ -90,8 +92,10 @@ def _record(
     # the change does, once per change (orders.outbox sends them).
     enqueue_messages(order, event)
     enqueue_webhooks(order, event)
-    # After commit only, and robust: a dead channel layer never undoes a tap.
-    transaction.on_commit(partial(broadcast_order, order.pk), robust=True)
+    # After commit only, and robust: a dead channel layer never undoes a tap. The
+    # order goes as written (a copy: callers keep theirs), so the broadcast need not
+    # read it again; a later change broadcasts its own, and pages keep the highest version.
+    transaction.on_commit(partial(broadcast_order, order.pk, copy(order)), robust=True)
     return order
 
 
@@ -102,14 +106,6 @@ def _require_open(order: Order) -> None:
         raise ActionRefused(
             _("Order %(number)s is already completed.") % {"number": order.number}, order
         )
-
-
-def next_stage(order: Order) -> Stage | None:
-    return (
-        Stage.objects.filter(workflow_id=order.workflow_id, position__gt=order.stage.position)
-        .order_by("position")
-        .first()
-    )
 
 
 def pick_workflow(shop: Shop, key: str | None) -> Workflow:
@@ -181,18 +177,23 @@ def _clear_delay(order: Order) -> list[str]:
 def advance_order(*, order: Order, by: Actor, expected_version: int) -> Order:
     order = _lock(order, expected_version)
     _require_open(order)
-    target = next_stage(order)
-    if target is None:
+    # The next stage and whether one follows it, in one query.
+    following = list(
+        Stage.objects.filter(
+            workflow_id=order.workflow_id, position__gt=order.stage.position
+        ).order_by("position")[:2]
+    )
+    if not following:
         raise ActionRefused(
             _("Order %(number)s is already at its last stage.") % {"number": order.number}, order
         )
-    order.stage = target
+    order.stage = following[0]
     order.stage_since = timezone.now()
     # Moving on ends a delay: the bar itself now tells the customer it moves again.
     fields = ["stage", "stage_since", "state", *_clear_delay(order)]
     order.state = Order.State.ACTIVE
     kind = OrderEvent.Kind.ADVANCED
-    if next_stage(order) is None:
+    if len(following) == 1:
         order.state = Order.State.COMPLETED
         kind = OrderEvent.Kind.COMPLETED
     return _record(order, kind, by, fields=fields)

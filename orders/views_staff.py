@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import services
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
-from .live import board_context, take_board_context, with_card_html
+from .live import board_context, take_board, with_card_html
 from .models import Order, Shop
 
 
@@ -60,13 +60,17 @@ def _board_fragment(
     note: str = "",
     status: int = 200,
     form_html: str = "",
-    context: dict | None = None,
+    just_read: tuple[dict, dict[str, str]] | None = None,
 ) -> HttpResponse:
     """For htmx: the board and an out-of-band message (the board too, after a form).
 
-    `context`: the board as the change's broadcast just read it, if there was one."""
+    `just_read`: the board as the change's broadcast just read and rendered it."""
+    context, rendered = just_read or (None, {})
     with timezone.override(shop.timezone):
-        board = render_to_string(
+        # The broadcast's HTML in this language is this answer's board, unless it
+        # goes out of band (after a form).
+        board = "" if form_html else rendered.get(get_language(), "")
+        board = board or render_to_string(
             "orders/board.html#board",
             {**with_card_html(context or board_context(shop)), "oob": bool(form_html)},
             request=request,
@@ -167,8 +171,8 @@ def _act(
             except services.ActionRefused as refused:
                 note, status = refused.message, 409
     if request.htmx:
-        read = take_board_context(order.shop_id) if status == 200 else None
-        return _board_fragment(request, order.shop, note, status, context=read)
+        read = take_board(order.shop_id) if status == 200 else None
+        return _board_fragment(request, order.shop, note, status, just_read=read)
     if status == 200:
         messages.success(request, note)
         return redirect("orders:shop_board", slug=order.shop.slug)

@@ -5,6 +5,7 @@ import importlib
 import time
 from datetime import timedelta
 
+import pytest
 from django.template import engines
 from django.test import Client
 from django.test.signals import template_rendered
@@ -112,3 +113,42 @@ def test_a_server_process_parses_its_hot_templates_before_the_first_request() ->
     cached.reset()
     importlib.reload(importlib.import_module("tracker.asgi"))
     assert "orders/_card.html" in cached.get_template_cache
+
+
+# Committed for real: the broadcast runs when the tap's transaction commits, as in
+# production, before the view answers.
+@pytest.mark.django_db(transaction=True)
+def test_a_tap_reads_and_renders_its_board_once_per_language_and_pushes_what_it_answers(
+    order: Order, staff_client: Client, django_assert_max_num_queries, monkeypatch
+) -> None:
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from orders import live, views_staff
+
+    layer = get_channel_layer()
+    board_channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(live.board_group(order.shop_id, "en"), board_channel)
+    # Partials send no template_rendered signal: count the real renders where they start.
+    rendered: list[str] = []
+    for module in (live, views_staff):
+
+        def counted(name: str, *args: object, _real=module.render_to_string, **kwargs: object):
+            rendered.append(name)
+            return _real(name, *args, **kwargs)
+
+        monkeypatch.setattr(module, "render_to_string", counted)
+
+    # The session and user, the order, the write (lock, read, next stages, update,
+    # event, webhooks) and the broadcast's one read of the board and of the progress.
+    with django_assert_max_num_queries(18):
+        answer = staff_client.post(
+            f"/staff/orders/{order.pk}/advance/", {"version": order.version}, HTTP_HX_REQUEST="true"
+        )
+    assert answer.status_code == 200
+    pushed = async_to_sync(layer.receive)(board_channel)["html"]
+    # The tablet gets the very board its shop's other tablets were pushed...
+    assert pushed in answer.content.decode()
+    assert f'name="version" value="{order.version + 1}"' in pushed
+    # ...rendered once per language by the broadcast, not a third time for the answer.
+    assert rendered.count("orders/board.html#board") == 2
