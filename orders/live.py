@@ -208,18 +208,26 @@ def board_context(shop: Shop) -> dict:
     orders = list(
         Order.objects.filter(shop=shop)
         .exclude(state__in=[Order.State.COMPLETED, Order.State.CANCELLED], updated_at__lt=recent)
-        .select_related("stage", "workflow")
         .order_by("created_at", "pk")
-    )
+    )  # their stages come from the shop's stages, read below, not from a join
     # The newest note of each order (staff-only ones included: this is the staff board).
     notes: dict[int, OrderEvent] = {}
-    for note in OrderEvent.objects.filter(order__in=orders, kind=OrderEvent.Kind.NOTE).order_by(
-        "version"
+    # Only the columns shown: compiling every column of every model read costs more
+    # than the rows themselves on a board's small tables.
+    for note in (
+        OrderEvent.objects.filter(order__in=orders, kind=OrderEvent.Kind.NOTE)
+        .only("order_id", "public", "text")
+        .order_by("version")
     ):
         notes[note.order_id] = note
     stages_by_workflow: dict[int, list[Stage]] = defaultdict(list)
+    stages_by_pk: dict[int, Stage] = {}
     for stage in Stage.objects.filter(workflow__shop=shop).order_by("position"):
         stages_by_workflow[stage.workflow_id].append(stage)
+        stages_by_pk[stage.pk] = stage
+    for order in orders:
+        if order.stage_id in stages_by_pk:  # else (added since) read on first use
+            order.stage = stages_by_pk[order.stage_id]
     cards = []
     for order in orders:
         stages = stages_by_workflow[order.workflow_id]
@@ -238,12 +246,18 @@ def board_context(shop: Shop) -> dict:
             }
         )
     day_ago = timezone.now() - timedelta(days=1)
-    problems = OrderEvent.objects.filter(
-        order__shop=shop, kind=OrderEvent.Kind.PROBLEM, created_at__gte=day_ago
-    ).select_related("order")
-    low = Feedback.objects.filter(
-        order__shop=shop, rating__lte=2, updated_at__gte=day_ago
-    ).select_related("order")
+    problems = (
+        OrderEvent.objects.filter(
+            order__shop=shop, kind=OrderEvent.Kind.PROBLEM, created_at__gte=day_ago
+        )
+        .select_related("order")
+        .only("created_at", "text", "order__number")
+    )
+    low = (
+        Feedback.objects.filter(order__shop=shop, rating__lte=2, updated_at__gte=day_ago)
+        .select_related("order")
+        .only("rating", "comment", "updated_at", "order__number")
+    )
     alerts = sorted(
         [{"order": p.order, "at": p.created_at, "problem": p.text} for p in problems]
         + [{"order": f.order, "at": f.updated_at, "feedback": f} for f in low],

@@ -152,3 +152,25 @@ def test_a_tap_reads_and_renders_its_board_once_per_language_and_pushes_what_it_
     assert f'name="version" value="{order.version + 1}"' in pushed
     # ...rendered once per language by the broadcast, not a third time for the answer.
     assert rendered.count("orders/board.html#board") == 2
+
+
+def test_a_board_costs_five_queries_whatever_its_size_and_reads_only_what_it_shows(
+    order: Order, staff: object, shop: object, django_assert_num_queries
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(12):  # orders at different stages, with notes and a customer's problem
+        other = services.create_order(
+            shop=shop, workflow=order.workflow, number=f"B{n}", customer_name="Ivan", by=staff
+        )
+        for _step in range(n % 3):
+            other = services.advance_order(order=other, by=staff, expected_version=other.version)
+        services.add_note(order=other, by=staff, text=f"note {n}", public=bool(n % 2))
+    services.report_problem(order=order, text="The door code is 12")
+    # Orders, their notes, the shop's stages, problems, low ratings: no query per card.
+    with CaptureQueriesContext(connection) as board, django_assert_num_queries(5):
+        html = render_board(shop, "en")
+    assert "note 11" in html and "The door code is 12" in html and "Preparing" in html
+    # Stages are read once for the shop, not joined into the orders again.
+    assert sum('"orders_stage"' in q["sql"] for q in board.captured_queries) == 1
