@@ -282,16 +282,15 @@ _CARDS: dict[tuple, str] = {}
 _CARDS_MAX = 20_000
 
 
-def _card_key(card: dict) -> tuple:
+def _card_key(card: dict, render: tuple) -> tuple:
+    """`render`: what every card of one render shares (language, time zone, day)."""
     order, note, following = card["order"], card["note"], card["next_stage"]
     return (
+        *render,
         order.pk,
         order.version,
         order.updated_at,  # an admin edit moves no version
         order.stage.name,  # nor does a stage renamed in the admin
-        translation.get_language(),
-        timezone.get_current_timezone_name(),
-        timezone.localdate(),  # "today", "tomorrow"
         # An overdue stage's estimate moves with the clock; cards show it to the minute.
         card["eta"].replace(second=0, microsecond=0) if card["eta"] else None,
         card["late"],
@@ -307,8 +306,14 @@ def _card_key(card: dict) -> tuple:
 def with_card_html(context: dict) -> dict:
     """Fill each card's `html` from the cache (cards rendered without a request: the
     hidden CSRF fields are for script-less forms, which never get these fragments)."""
+    # The language, the time zone, and the day ("today", "tomorrow").
+    render = (
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        timezone.localdate(),
+    )
     for card in context["active"] + context["finished"]:
-        key = _card_key(card)
+        key = _card_key(card, render)
         html = _CARDS.get(key)
         if html is None:
             html = render_to_string("orders/_card.html", {"card": card})
