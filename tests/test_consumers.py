@@ -79,6 +79,36 @@ async def test_track_socket_pushes_every_change(order: Order, staff: object) -> 
     await ws.disconnect()
 
 
+async def test_a_push_reaches_its_watchers_without_a_thread_hop_each(
+    order: Order, monkeypatch
+) -> None:
+    from asgiref import sync
+    from channels.layers import get_channel_layer
+
+    from orders.live import order_group
+
+    watchers = [await watching(order.token) for _ in range(3)]
+    # Counted where asgiref enters a thread, with the real calls still made.
+    hops: list[object] = []
+
+    def counted(self: object, *args: object, _real=sync.SyncToAsync.__call__, **kwargs: object):
+        hops.append(self)
+        return _real(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted)
+    html = '<section id="progress" data-version="99">pushed</section>'
+    await get_channel_layer().group_send(
+        order_group(order.token, "en"), {"type": "push", "html": html}
+    )
+    for ws in watchers:
+        assert await ws.receive_from(timeout=2) == html
+    # Stock Channels entered the shared database thread once per watcher per push.
+    assert hops == []
+    monkeypatch.undo()
+    for ws in watchers:
+        await ws.disconnect()
+
+
 async def test_track_socket_speaks_the_requested_language(order: Order, staff: object) -> None:
     ws = track_socket(order.token, lang="ru")
     await ws.connect()
