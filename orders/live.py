@@ -225,11 +225,10 @@ def board_context(shop: Shop) -> dict:
     for stage in Stage.objects.filter(workflow__shop=shop).order_by("position"):
         stages_by_workflow[stage.workflow_id].append(stage)
         stages_by_pk[stage.pk] = stage
+    cards = []
     for order in orders:
         if order.stage_id in stages_by_pk:  # else (added since) read on first use
             order.stage = stages_by_pk[order.stage_id]
-    cards = []
-    for order in orders:
         stages = stages_by_workflow[order.workflow_id]
         later = [s for s in stages if s.position > order.stage.position]
         eta = estimate(order, stages)
