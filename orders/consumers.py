@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from . import layerwatch
-from .live import LANGS, board_group, order_group, progress_for_token, render_board
+from .live import LANGS, board_group, order_group, progress_for_tokens, render_board
 from .models import Shop
 
 # Daphne (autobahn) sends only 1000 or 3000-4999 and raises on anything else, so
@@ -54,6 +54,51 @@ def in_socket_thread(function):  # noqa: ANN001, ANN201
     return database_sync_to_async(call)
 
 
+class _Snapshots:
+    """Tracking sockets that connect together share one read of their snapshots.
+
+    All sockets' database work runs in one thread, one call at a time: a query per
+    connect made that thread the bound of a connect burst or a reconnect storm
+    (half its samples were that query's round trip). Here a connect waits for the
+    next batch instead: every socket that joined its group while the previous batch
+    ran is read in one call, after its group_add, so subscribe-then-snapshot holds.
+    """
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.waiting: list[tuple[str, str, asyncio.Future]] = []
+        self.reader: asyncio.Task | None = None
+
+    async def get(self, token: str, lang: str) -> str | None:
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:  # a new event loop (tests start one each)
+            self.loop, self.waiting, self.reader = loop, [], None
+        future = loop.create_future()
+        self.waiting.append((token, lang, future))
+        if self.reader is None or self.reader.done():
+            self.reader = loop.create_task(self._read_batches())
+        return await future
+
+    async def _read_batches(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
+            try:
+                found = await in_socket_thread(progress_for_tokens)(
+                    [(token, lang) for token, lang, _ in batch]
+                )
+            except Exception as error:  # each socket handles it (a database outage)
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for token, lang, future in batch:
+                if not future.done():  # done: its socket went away meanwhile
+                    future.set_result(found[(token, lang)])
+
+
+_snapshots = _Snapshots()
+
+
 def _lang(scope: dict) -> str:
     query = parse_qs(scope.get("query_string", b"").decode("latin1"))
     lang = (query.get("lang") or [""])[0]
@@ -80,6 +125,7 @@ class _PushConsumer(AsyncWebsocketConsumer):
                 await send({"type": "websocket.close", "code": layerwatch.CLOSE_TRY_AGAIN_LATER})
 
     async def _subscribe_then_snapshot(self, group: str, snapshot) -> bool:  # noqa: ANN001
+        """`snapshot`: an async callable for the current fragment (None: no such thing)."""
         watch = layerwatch.watch_for(self.channel_layer)
         if watch is not None and not watch.healthy:
             # Pushes would not arrive: refuse, and the page polls until they do.
@@ -89,7 +135,7 @@ class _PushConsumer(AsyncWebsocketConsumer):
         # either in the snapshot or arrives as a push (the page drops repeats).
         self.group = group
         await self.channel_layer.group_add(group, self.channel_name)
-        html = await in_socket_thread(snapshot)()
+        html = await snapshot()
         if html is None:
             await self.channel_layer.group_discard(group, self.channel_name)
             self.group = None
@@ -141,7 +187,7 @@ class TrackConsumer(_PushConsumer):
         token = self.scope["url_route"]["kwargs"]["token"]
         lang = _lang(self.scope)
         await self._subscribe_then_snapshot(
-            order_group(token, lang), lambda: progress_for_token(token, lang)
+            order_group(token, lang), lambda: _snapshots.get(token, lang)
         )
 
 
@@ -162,7 +208,7 @@ class StaffBoardConsumer(_PushConsumer):
             await self.close()
             return
         await self._subscribe_then_snapshot(
-            board_group(shop.pk, lang), lambda: render_board(shop, lang)
+            board_group(shop.pk, lang), lambda: in_socket_thread(render_board)(shop, lang)
         )
 
 

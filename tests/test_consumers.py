@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -65,6 +67,35 @@ async def test_track_socket_sends_the_snapshot_on_connect(order: Order) -> None:
     assert html.startswith('<section id="progress"') and 'data-version="1"' in html
     assert 'aria-valuetext="Order received"' in html
     await ws.disconnect()
+
+
+async def test_sockets_that_connect_together_share_their_snapshot_reads(
+    order: Order, other_order: Order, staff: object, monkeypatch
+) -> None:
+    from orders import consumers
+
+    batches: list[list[tuple[str, str]]] = []
+    read = consumers.progress_for_tokens
+
+    def recorded(wanted: list[tuple[str, str]]) -> dict:
+        batches.append(list(wanted))
+        return read(wanted)
+
+    monkeypatch.setattr(consumers, "progress_for_tokens", recorded)
+    moved = await advance(order, staff)  # its snapshot differs from a fresh order's
+    wanted = [(moved.token, "en"), (other_order.token, "ru"), (moved.token, "ru")] * 3
+    sockets = [track_socket(token, lang) for token, lang in wanted]
+    sockets.append(track_socket("u" * 24))  # no such order, in the same burst
+    answers = await asyncio.gather(*(ws.connect() for ws in sockets))
+    assert [connected for connected, _ in answers] == [True] * len(wanted) + [False]
+    for ws, (token, lang) in zip(sockets, wanted, strict=False):
+        html = await ws.receive_from(timeout=2)
+        version = moved.version if token == moved.token else other_order.version
+        assert f'data-version="{version}"' in html and f"?lang={lang}" in html
+        await ws.disconnect()
+    # Each socket was read once, and they were read together (stock: one read each).
+    assert sorted(w for batch in batches for w in batch) == sorted([*wanted, ("u" * 24, "en")])
+    assert len(batches) <= 3
 
 
 async def test_track_socket_pushes_every_change(order: Order, staff: object) -> None:

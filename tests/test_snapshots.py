@@ -12,7 +12,14 @@ from django.test.signals import template_rendered
 from django.utils import timezone
 
 from orders import services
-from orders.live import HOT_TEMPLATES, progress_for_token, render_board, warm_templates
+from orders.live import (
+    _SNAPSHOTS,
+    HOT_TEMPLATES,
+    progress_for_token,
+    progress_for_tokens,
+    render_board,
+    warm_templates,
+)
 from orders.models import Order
 
 
@@ -35,6 +42,21 @@ def test_an_unchanged_orders_snapshot_costs_one_query_and_every_change_shows_at_
     assert f'data-version="{moved.version}"' in after
     assert after != first
     assert f'data-version="{moved.version}"' in progress_for_token(order.token, "ru")
+
+
+def test_snapshots_read_together_cost_five_queries_cold_and_one_warm(
+    order: Order, other_order: Order, django_assert_num_queries
+) -> None:
+    wanted = [(order.token, "en"), (order.token, "ru"), (other_order.token, "en"), ("x" * 24, "en")]
+    with django_assert_num_queries(5):  # versions; orders; their stages, events, feedback
+        cold = progress_for_tokens(wanted)
+    with django_assert_num_queries(1):  # versions only: every fragment is cached
+        assert progress_for_tokens(wanted) == cold
+    assert cold[("x" * 24, "en")] is None
+    # Each is the fragment its order alone gets.
+    for token, lang in wanted[:3]:
+        _SNAPSHOTS.clear()
+        assert progress_for_token(token, lang) == cold[(token, lang)]
 
 
 def test_an_unknown_token_has_no_snapshot(db: None) -> None:
