@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.pgserver import initialised_pg_server, server_binaries_found
-from tracker.serve import worker_command
+from tracker.serve import APPLICATION, worker_command
 
 from .common import ROOT, free_port
 
@@ -84,6 +84,7 @@ class Workers:
 
     env: dict
     count: int
+    application: str = APPLICATION
     port: int = field(default_factory=free_port)
     processes: list = field(default_factory=list)
     listener: socket.socket | None = None
@@ -99,7 +100,7 @@ class Workers:
             self.listener.bind(("127.0.0.1", self.port))
             self.listener.listen(4096)
             os.set_inheritable(self.listener.fileno(), True)
-        command = worker_command(self.listener.fileno(), False, False)
+        command = worker_command(self.listener.fileno(), False, False, self.application)
         self.processes = [
             subprocess.Popen(command, cwd=ROOT, env=self.env, pass_fds=(self.listener.fileno(),))
             for _ in range(self.count)

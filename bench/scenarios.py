@@ -14,6 +14,8 @@ import re
 import time
 import urllib.request
 
+from tracker.serve import APPLICATION
+
 from .app import Workers
 from .common import pct
 from .load import WatcherPool, run_tablets
@@ -36,15 +38,20 @@ def watchers_for(orders: list, count: int, sizes: tuple = (1, 2, 3)) -> tuple[li
     return tokens, used
 
 
-def idle_and_storm(env: dict, seed: dict, sockets: int) -> dict:
-    """1. idle capacity and RSS per socket; 2. connect rate and a reconnect storm."""
-    workers = Workers(env, 1)
+def idle_and_storm(env: dict, seed: dict, sockets: int, application: str = APPLICATION) -> dict:
+    """1. idle capacity and RSS per socket; 2. connect rate and a reconnect storm.
+
+    `application`: bench.bare's to measure the settled stack alone, the same way.
+    """
+    workers = Workers(env, 1, application)
     workers.start()
     try:
         baseline = workers.rss_kb()
         tokens, _ = watchers_for(seed["orders"], sockets)
         pool = WatcherPool(ws_urls(workers.base, tokens), workers.base)
+        cpu = workers.cpu_seconds()
         held, start, last, errors = pool.connect(reconnect=True)
+        cpu = workers.cpu_seconds() - cpu
         time.sleep(2)  # let allocator and GC settle before reading RSS (a measurement pause)
         rss = workers.rss_kb()
         figures = {
@@ -52,6 +59,7 @@ def idle_and_storm(env: dict, seed: dict, sockets: int) -> dict:
             "rss_baseline_mb": baseline / 1024,
             "kb_per_socket": (rss - baseline) / max(held, 1),
             "connects_per_s": held / max(last - start, 1e-9),
+            "cpu_ms_per_connect": cpu * 1000 / max(held, 1),
             "connect_errors": errors["5xx"] + errors["other"],
         }
         # The storm: the process restarts, every page reconnects with its backoff.

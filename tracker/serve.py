@@ -46,14 +46,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def worker_command(fd: int, proxy_headers: bool, access_log: bool) -> list[str]:
+APPLICATION = "tracker.asgi:application"
+
+
+def worker_command(
+    fd: int, proxy_headers: bool, access_log: bool, application: str = APPLICATION
+) -> list[str]:
     command = [sys.executable, "-m", "daphne", "--fd", str(fd)]
     if proxy_headers:
         command.append("--proxy-headers")
     # Verbosity 0 drops Daphne's access lines; its warnings and our JSON logs remain.
     command += ["--access-log", "-"] if access_log else ["-v", "0"]
     # Websocket pings every 20 s keep proxies (nginx: 60 s idle) from cutting sockets.
-    command += ["--ping-interval", "20", "--ping-timeout", "30", "tracker.asgi:application"]
+    command += ["--ping-interval", "20", "--ping-timeout", "30", application]
     return command
 
 
