@@ -13,9 +13,13 @@ import sys
 import time
 from collections.abc import Callable
 
+from tracker.serve import APPLICATION
+
 from . import layers, scenarios
 from .app import prepare, production_env, raise_fd_limit, throwaway_postgres
 from .common import ROOT, machine, throwaway_redis
+
+BARE = "bench.bare:application"  # the settled stack alone: the floor under each figure
 
 SOCKETS = int(os.environ.get("BENCH_SOCKETS", "10000"))
 BIG = int(os.environ.get("BENCH_BIG", "2000"))
@@ -71,7 +75,7 @@ def main() -> int:
         idle = repeat("idle and storm", lambda: scenarios.idle_and_storm(memory, fresh(), SOCKETS))
         bare = repeat(
             "idle and storm, the stack alone",
-            lambda: scenarios.idle_and_storm(memory, fresh(), SOCKETS, "bench.bare:application"),
+            lambda: scenarios.idle_and_storm(memory, fresh(), SOCKETS, BARE),
         )
         out.append(
             f"""
@@ -94,20 +98,34 @@ this box with this load generator, the floor under every Tracker figure here.
 """
         )
         rows = []
-        for label, env, procs in (
-            ("in-memory, 1 process", memory, 1),
-            ("Redis Pub/Sub, 2 processes", production_env(database, redis, "pubsub"), 2),
-            ("Redis core, 2 processes", production_env(database, redis, "core"), 2),
+        for label, env, procs, app in (
+            ("in-memory, 1 process", memory, 1, APPLICATION),
+            (
+                "Redis Pub/Sub, 2 processes",
+                production_env(database, redis, "pubsub"),
+                2,
+                APPLICATION,
+            ),
+            ("Redis core, 2 processes", production_env(database, redis, "core"), 2, APPLICATION),
+            ("the stack alone: in-memory, 1 process", memory, 1, BARE),
+            (
+                "the stack alone: Redis Pub/Sub, 2 processes",
+                production_env(database, redis, "pubsub"),
+                2,
+                BARE,
+            ),
         ):
             small = repeat(
                 f"push latency, {label}",
-                lambda env=env, procs=procs: scenarios.push_latency(
-                    env, fresh(), SOCKETS, RATE, 5, procs
+                lambda env=env, procs=procs, app=app: scenarios.push_latency(
+                    env, fresh(), SOCKETS, RATE, 5, procs, app
                 ),
             )
             big = repeat(
                 f"one big order, {label}",
-                lambda env=env, procs=procs: scenarios.one_big_order(env, fresh(), BIG, 5, procs),
+                lambda env=env, procs=procs, app=app: scenarios.one_big_order(
+                    env, fresh(), BIG, 5, procs, app
+                ),
             )
             rows.append(
                 f"| {label} | {med(small, 'held', '{:,.0f}')} | {med(small, 'advances', '{:,.0f}')} | "
@@ -121,7 +139,8 @@ this box with this load generator, the floor under every Tracker figure here.
 (a) {SOCKETS:,} sockets in order-sized groups (1–3 watchers), {RATE} advances/s for 5 s;
 (b) {BIG:,} watchers of ONE order, one advance a second; (c) deliveries/s while that
 order is advanced back to back. Targets: (a) p99 ≤ 50 ms, (b) p99 ≤ 500 ms,
-(c) ≥ 5,000/s.
+(c) ≥ 5,000/s. "The stack alone" rows: `bench/bare.py`'s tap and socket, which
+render nothing (see section 1–2).
 
 | layer | sockets | advances | (a) p50 ms | (a) p99 ms | missed fragments | (b) all delivered p99 ms | (c) deliveries/s |
 |---|---|---|---|---|---|---|---|
@@ -133,37 +152,48 @@ order is advanced back to back. Targets: (a) p99 ≤ 50 ms, (b) p99 ≤ 500 ms,
         writes = repeat(
             "write throughput", lambda: scenarios.write_throughput(pubsub, fresh(), 10, 2, 16)
         )
+        bare_writes = repeat(
+            "write throughput, the stack alone",
+            lambda: scenarios.write_throughput(pubsub, fresh(), 10, 2, 16, BARE),
+        )
         out.append(
             f"""
 ## 4. Write throughput (2 processes, PostgreSQL + Redis Pub/Sub, broadcasts on)
 
 16 tablets, closed loop (advance, undo, ...) for 10 s through the staff endpoint.
+The stack alone: `bench/bare.py`'s tap (signed in, CSRF-checked, row lock, version
+check, update, event, commit, a fixed fragment to the order's group; no rendering).
 
-| measure | result | target | |
-|---|---|---|---|
-| advances/s | {med(writes, "advances_per_s")} | ≥ 300 | {verdict(statistics.median(r["advances_per_s"] for r in writes) >= 300)} |
-| request p50 ms | {med(writes, "p50_ms")} | | |
-| request p99 ms | {med(writes, "p99_ms")} | ≤ 50 | {verdict(statistics.median(r["p99_ms"] for r in writes) <= 50)} |
-| errors | {med(writes, "errors", "{:,.0f}")} | 0 | |
+| measure | Tracker | the stack alone | target | Tracker |
+|---|---|---|---|---|
+| advances/s | {med(writes, "advances_per_s")} | {med(bare_writes, "advances_per_s")} | ≥ 300 | {verdict(statistics.median(r["advances_per_s"] for r in writes) >= 300)} |
+| request p50 ms | {med(writes, "p50_ms")} | {med(bare_writes, "p50_ms")} | | |
+| request p99 ms | {med(writes, "p99_ms")} | {med(bare_writes, "p99_ms")} | ≤ 50 | {verdict(statistics.median(r["p99_ms"] for r in writes) <= 50)} |
+| errors | {med(writes, "errors", "{:,.0f}")} | {med(bare_writes, "errors", "{:,.0f}")} | 0 | |
 """
         )
         pages = repeat("tracking page", lambda: scenarios.page(memory, seed, 2000, 8))
+        bare_pages = repeat(
+            "tracking page, the stack alone",
+            lambda: scenarios.page(memory, seed, 2000, 8, BARE),
+        )
         parts = ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in pages[0]["parts"].items())
         out.append(
             f"""
 ## 5. The tracking page (one process; one client alone, then 8 concurrent clients)
 
 One client alone shows a request's own time; with 8 clients a request also waits
-for the ones ahead of it (one process runs Python on one core).
+for the ones ahead of it (one process runs Python on one core). The stack alone:
+`bench/bare.py`'s page (the order's version by its token, a fixed 6 KB page).
 
-| measure | result | target | |
-|---|---|---|---|
-| one client: response time p50 ms | {med(pages, "alone_p50_ms")} | ≤ 10 | {verdict(statistics.median(r["alone_p50_ms"] for r in pages) <= 10)} |
-| one client: response time p99 ms | {med(pages, "alone_p99_ms")} | | |
-| 8 clients: response time p50 ms | {med(pages, "p50_ms")} | ≤ 10 | {verdict(statistics.median(r["p50_ms"] for r in pages) <= 10)} |
-| 8 clients: response time p99 ms | {med(pages, "p99_ms")} | | |
-| pages/s | {med(pages, "pages_per_s", "{:,.0f}")} | | |
-| first visit, compressed KB | {med(pages, "first_visit_kb")} | ≤ 30 | {verdict(statistics.median(r["first_visit_kb"] for r in pages) <= 30)} |
+| measure | Tracker | the stack alone | target | Tracker |
+|---|---|---|---|---|
+| one client: response time p50 ms | {med(pages, "alone_p50_ms")} | {med(bare_pages, "alone_p50_ms")} | ≤ 10 | {verdict(statistics.median(r["alone_p50_ms"] for r in pages) <= 10)} |
+| one client: response time p99 ms | {med(pages, "alone_p99_ms")} | {med(bare_pages, "alone_p99_ms")} | | |
+| 8 clients: response time p50 ms | {med(pages, "p50_ms")} | {med(bare_pages, "p50_ms")} | ≤ 10 | {verdict(statistics.median(r["p50_ms"] for r in pages) <= 10)} |
+| 8 clients: response time p99 ms | {med(pages, "p99_ms")} | {med(bare_pages, "p99_ms")} | | |
+| pages/s | {med(pages, "pages_per_s", "{:,.0f}")} | {med(bare_pages, "pages_per_s", "{:,.0f}")} | | |
+| first visit, compressed KB | {med(pages, "first_visit_kb")} | | ≤ 30 | {verdict(statistics.median(r["first_visit_kb"] for r in pages) <= 30)} |
 
 First visit: {parts}.
 """

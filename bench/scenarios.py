@@ -5,6 +5,8 @@ Every scenario starts the app itself (production settings, access log off), driv
 it from separate load processes on 127.0.0.1 and stops everything afterwards.
 Latency is measured from the moment the tablet SENDS the advance (so it includes
 the write and its commit) to the moment a watcher has the new fragment.
+`application`: which ASGI app the Daphne workers serve; bench.bare's measures the
+settled stack alone, the same way.
 """
 
 import gzip
@@ -39,10 +41,7 @@ def watchers_for(orders: list, count: int, sizes: tuple = (1, 2, 3)) -> tuple[li
 
 
 def idle_and_storm(env: dict, seed: dict, sockets: int, application: str = APPLICATION) -> dict:
-    """1. idle capacity and RSS per socket; 2. connect rate and a reconnect storm.
-
-    `application`: bench.bare's to measure the settled stack alone, the same way.
-    """
+    """1. idle capacity and RSS per socket; 2. connect rate and a reconnect storm."""
     workers = Workers(env, 1, application)
     workers.start()
     try:
@@ -78,9 +77,17 @@ def idle_and_storm(env: dict, seed: dict, sockets: int, application: str = APPLI
         workers.close()
 
 
-def push_latency(env: dict, seed: dict, sockets: int, rate: int, seconds: int, procs: int) -> dict:
+def push_latency(
+    env: dict,
+    seed: dict,
+    sockets: int,
+    rate: int,
+    seconds: int,
+    procs: int,
+    application: str = APPLICATION,
+) -> dict:
     """3a. order-sized groups with `sockets` connected and `rate` advances/s."""
-    workers = Workers(env, procs)
+    workers = Workers(env, procs, application)
     workers.start()
     try:
         tokens, used = watchers_for(seed["orders"], sockets)
@@ -138,9 +145,11 @@ def latency_figures(requests, arrivals, tokens, seed, held, watchers_of) -> dict
     }
 
 
-def one_big_order(env: dict, seed: dict, watchers: int, advances: int, procs: int) -> dict:
+def one_big_order(
+    env: dict, seed: dict, watchers: int, advances: int, procs: int, application: str = APPLICATION
+) -> dict:
     """3b. `watchers` sockets on ONE order; 3c. deliveries per second while it fans out."""
-    workers = Workers(env, procs)
+    workers = Workers(env, procs, application)
     workers.start()
     try:
         pk, token, version = min(seed["orders"], key=lambda o: o[2])  # a fresh one
@@ -183,9 +192,11 @@ def one_big_order(env: dict, seed: dict, watchers: int, advances: int, procs: in
         workers.close()
 
 
-def write_throughput(env: dict, seed: dict, seconds: int, procs: int, tablets: int) -> dict:
+def write_throughput(
+    env: dict, seed: dict, seconds: int, procs: int, tablets: int, application: str = APPLICATION
+) -> dict:
     """4. advances/s through the staff endpoint, closed loop, broadcasts on."""
-    workers = Workers(env, procs)
+    workers = Workers(env, procs, application)
     workers.start()
     try:
         orders = [(pk, version) for pk, _, version in seed["orders"][: tablets * 4]]
@@ -211,11 +222,13 @@ def write_throughput(env: dict, seed: dict, seconds: int, procs: int, tablets: i
         workers.close()
 
 
-def page(env: dict, seed: dict, requests: int, concurrency: int) -> dict:
+def page(
+    env: dict, seed: dict, requests: int, concurrency: int, application: str = APPLICATION
+) -> dict:
     """5. the tracking page: response time under concurrent load, bytes on a first visit."""
     import threading
 
-    workers = Workers(env, 1)
+    workers = Workers(env, 1, application)
     workers.start()
     try:
         token = seed["orders"][0][1]
