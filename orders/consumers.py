@@ -62,6 +62,8 @@ class _Snapshots:
     (half its samples were that query's round trip). Here a connect waits for the
     next batch instead: every socket that joined its group while the previous batch
     ran is read in one call, after its group_add, so subscribe-then-snapshot holds.
+    A failed read fails its whole batch, so only an outage can fail one: the route
+    admits only well-formed tokens, and an unknown one is a None, not an error.
     """
 
     def __init__(self) -> None:
