@@ -10,19 +10,16 @@ from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
+from tracker.closecodes import CLOSE_POLICY_VIOLATION, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER
+
 from . import layerwatch
 from .live import LANGS, board_group, order_group, progress_for_tokens, render_board
 from .models import Shop
-
-# Daphne (autobahn) sends only 1000 or 3000-4999 and raises on anything else, so
-# the standard 1012/1008 would never leave the server: use their private twins.
-# The page reconnects on any close while the order is not finished.
-CLOSE_SERVICE_RESTART = 4012
-CLOSE_POLICY_VIOLATION = 4008
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +121,7 @@ class _PushConsumer(AsyncWebsocketConsumer):
                 with contextlib.suppress(*layerwatch.LAYER_ERRORS):
                     await self.channel_layer.group_discard(self.group, self.channel_name)
             with contextlib.suppress(Exception):
-                await send({"type": "websocket.close", "code": layerwatch.CLOSE_TRY_AGAIN_LATER})
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
 
     async def _subscribe_then_snapshot(self, group: str, snapshot) -> bool:  # noqa: ANN001
         """`snapshot`: an async callable for the current fragment (None: no such thing)."""
@@ -161,6 +158,14 @@ class _PushConsumer(AsyncWebsocketConsumer):
             # During a layer outage this fails; there is nothing left to leave then.
             with contextlib.suppress(*layerwatch.LAYER_ERRORS):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def websocket_disconnect(self, message: dict) -> None:
+        # Channels' handler also closes stale database connections in that thread
+        # after every disconnect (see dispatch): when a process stops with 10,000
+        # sockets, 10,000 hops that kept the stop busy for seconds. Our groups are
+        # left in disconnect(); nothing else of Channels' handler applies here.
+        await self.disconnect(message["code"])
+        raise StopConsumer
 
     async def dispatch(self, message: dict) -> None:
         # Channels (since 4.2) closes stale database connections in a thread before

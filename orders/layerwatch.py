@@ -19,6 +19,8 @@ import weakref
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
+from tracker.closecodes import CLOSE_TRY_AGAIN_LATER
+
 log = logging.getLogger(__name__)
 
 try:
@@ -31,10 +33,6 @@ LAYER_ERRORS = (OSError, RedisError, asyncio.TimeoutError)
 
 # Probes in a row that may come back late before the layer counts as not delivering.
 LATE_PROBES = 3
-
-# A socket closed because the layer stopped delivering: "try again later" (1013's
-# private twin: Daphne refuses to send codes outside 1000 and 3000-4999).
-CLOSE_TRY_AGAIN_LATER = 4013
 
 
 class LayerWatch:

@@ -140,6 +140,30 @@ async def test_a_push_reaches_its_watchers_without_a_thread_hop_each(
         await ws.disconnect()
 
 
+async def test_a_closing_socket_leaves_its_group_without_a_thread_hop(
+    order: Order, monkeypatch
+) -> None:
+    from asgiref import sync
+    from channels.layers import get_channel_layer
+
+    from orders.live import order_group
+
+    watchers = [await watching(order.token) for _ in range(3)]
+    hops: list[object] = []
+
+    def counted(self: object, *args: object, _real=sync.SyncToAsync.__call__, **kwargs: object):
+        hops.append(self)
+        return _real(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted)
+    for ws in watchers:
+        await ws.disconnect()
+    # Stock Channels entered the shared database thread once per closing socket:
+    # a worker stopping with 10,000 sockets spent seconds on it.
+    assert hops == []
+    assert not get_channel_layer().groups.get(order_group(order.token, "en"))
+
+
 async def test_track_socket_speaks_the_requested_language(order: Order, staff: object) -> None:
     ws = track_socket(order.token, lang="ru")
     await ws.connect()

@@ -2,10 +2,10 @@
 
     python -m tracker.serve --workers 4 --port 8000
 
-The parent binds the port once and every worker accepts on it (`daphne --fd`),
-so the kernel spreads connections and a page whose worker restarts reconnects
-to any live one. Several workers need REDIS_URL: the in-memory channel layer
-cannot carry a change from one process to another.
+The parent binds the port once and every worker (tracker.worker: Daphne, with a
+quick clean stop) accepts on it, so the kernel spreads connections and a page
+whose worker restarts reconnects to any live one. Several workers need REDIS_URL:
+the in-memory channel layer cannot carry a change from one process to another.
 
 One more process delivers queued e-mails, SMS and webhooks (`manage.py deliver`);
 --no-outbox leaves that to a worker run elsewhere (several may run at once).
@@ -21,6 +21,8 @@ import time
 from types import FrameType
 
 RESTART_BACKOFF_SECONDS = 1.0
+# How long a stopping worker may drain (tracker.worker) before it is killed.
+STOP_WAIT_SECONDS = 15
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -52,7 +54,7 @@ APPLICATION = "tracker.asgi:application"
 def worker_command(
     fd: int, proxy_headers: bool, access_log: bool, application: str = APPLICATION
 ) -> list[str]:
-    command = [sys.executable, "-m", "daphne", "--fd", str(fd)]
+    command = [sys.executable, "-m", "tracker.worker", "--fd", str(fd)]
     if proxy_headers:
         command.append("--proxy-headers")
     # Verbosity 0 drops Daphne's access lines; its warnings and our JSON logs remain.
@@ -123,12 +125,12 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(RESTART_BACKOFF_SECONDS)  # a crash loop must not spin the CPU
                 workers[i] = spawn(*commands[i])
         time.sleep(0.5)
-    # Graceful: Daphne closes its sockets, pages reconnect elsewhere.
+    # Graceful: each worker tells its sockets to reconnect (elsewhere) and drains.
     for worker in workers:
         worker.terminate()
     for worker in workers:
         try:
-            worker.wait(timeout=15)
+            worker.wait(timeout=STOP_WAIT_SECONDS)
         except subprocess.TimeoutExpired:
             worker.kill()
     return 0

@@ -102,7 +102,7 @@ def start_daphne(
         [
             sys.executable,
             "-m",
-            "daphne",
+            "tracker.worker",  # Daphne as tracker.serve runs it in production
             "-b",
             "127.0.0.1",
             "-p",
