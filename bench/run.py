@@ -94,6 +94,9 @@ this box with this load generator, the floor under every Tracker figure here.
 | server CPU ms per connect | {med(idle, "cpu_ms_per_connect", "{:.2f}")} | {med(bare, "cpu_ms_per_connect", "{:.2f}")} | | |
 | storm: sockets back after a restart | {med(idle, "storm_back", "{:,.0f}")} | {med(bare, "storm_back", "{:,.0f}")} | all | {verdict(all(r["storm_back"] == r["held"] for r in idle))} |
 | storm: seconds until all resynced | {med(idle, "storm_seconds")} | {med(bare, "storm_seconds")} | ≤ 30 | {verdict(statistics.median(r["storm_seconds"] for r in idle) <= 30)} |
+| storm, its parts: seconds to stop (SIGTERM until exit) | {med(idle, "storm_stop_s")} | {med(bare, "storm_stop_s")} | | |
+| storm, its parts: seconds to start (until it answers, warmed up) | {med(idle, "storm_start_s")} | {med(bare, "storm_start_s")} | | |
+| storm, its parts: seconds after that until all are back | {med(idle, "storm_after_start_s")} | {med(bare, "storm_after_start_s")} | | |
 | storm: 5xx answers | {med(idle, "storm_5xx", "{:,.0f}")} | {med(bare, "storm_5xx", "{:,.0f}")} | 0 | {verdict(all(r["storm_5xx"] == 0 for r in idle))} |
 """
         )

@@ -64,11 +64,18 @@ def idle_and_storm(env: dict, seed: dict, sockets: int, application: str = APPLI
         # The storm: the process restarts, every page reconnects with its backoff.
         dropped_at = time.time()
         workers.stop()
+        stopped_at = time.time()
         workers.start()
+        started_at = time.time()
         back, last_back, errors = pool.storm_wait(dropped_at)
         figures.update(
             storm_back=back,
             storm_seconds=last_back - dropped_at,
+            # Its parts: SIGTERM until the process exited; until the new one answered
+            # (warm-up included; it accepts reconnects meanwhile); the rest.
+            storm_stop_s=stopped_at - dropped_at,
+            storm_start_s=started_at - stopped_at,
+            storm_after_start_s=max(last_back - started_at, 0.0),
             storm_5xx=errors["5xx"],
         )
         pool.close()
