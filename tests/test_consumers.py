@@ -110,16 +110,10 @@ async def test_track_socket_pushes_every_change(order: Order, staff: object) -> 
     await ws.disconnect()
 
 
-async def test_a_push_reaches_its_watchers_without_a_thread_hop_each(
-    order: Order, monkeypatch
-) -> None:
+def count_thread_hops(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """From now on, each entry of asgiref into a thread, listed (the calls still run)."""
     from asgiref import sync
-    from channels.layers import get_channel_layer
 
-    from orders.live import order_group
-
-    watchers = [await watching(order.token) for _ in range(3)]
-    # Counted where asgiref enters a thread, with the real calls still made.
     hops: list[object] = []
 
     def counted(self: object, *args: object, _real=sync.SyncToAsync.__call__, **kwargs: object):
@@ -127,6 +121,18 @@ async def test_a_push_reaches_its_watchers_without_a_thread_hop_each(
         return _real(self, *args, **kwargs)
 
     monkeypatch.setattr(sync.SyncToAsync, "__call__", counted)
+    return hops
+
+
+async def test_a_push_reaches_its_watchers_without_a_thread_hop_each(
+    order: Order, monkeypatch
+) -> None:
+    from channels.layers import get_channel_layer
+
+    from orders.live import order_group
+
+    watchers = [await watching(order.token) for _ in range(3)]
+    hops = count_thread_hops(monkeypatch)
     html = '<section id="progress" data-version="99">pushed</section>'
     await get_channel_layer().group_send(
         order_group(order.token, "en"), {"type": "push", "html": html}
@@ -143,19 +149,12 @@ async def test_a_push_reaches_its_watchers_without_a_thread_hop_each(
 async def test_a_closing_socket_leaves_its_group_without_a_thread_hop(
     order: Order, monkeypatch
 ) -> None:
-    from asgiref import sync
     from channels.layers import get_channel_layer
 
     from orders.live import order_group
 
     watchers = [await watching(order.token) for _ in range(3)]
-    hops: list[object] = []
-
-    def counted(self: object, *args: object, _real=sync.SyncToAsync.__call__, **kwargs: object):
-        hops.append(self)
-        return _real(self, *args, **kwargs)
-
-    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted)
+    hops = count_thread_hops(monkeypatch)
     for ws in watchers:
         await ws.disconnect()
     # Stock Channels entered the shared database thread once per closing socket:

@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import throwaway_postgres
-from tests.support.servers import ROOT, free_port, manage, start_daphne, stop
+from tests.support.servers import (
+    ROOT,
+    free_port,
+    local_env,
+    manage,
+    migrate_and_seed_demo,
+    start_daphne,
+    stop,
+)
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
@@ -31,17 +39,10 @@ def _database(backend: str, tmp_path: Path) -> AbstractContextManager[str]:
 def api_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     with _database(request.param, tmp_path) as database_url:
         port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": "",
-            "DEBUG": "true",
-            "TRACKER_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "TRACKER_API_REQUESTS_PER_MINUTE": "1000000",  # the limit has its own test
-        }
+        # The rate limit has its own test.
+        env = local_env(database_url, port, TRACKER_API_REQUESTS_PER_MINUTE="1000000")
 
-        manage(env, "migrate", "--noinput")
-        manage(env, "seed_demo")
+        migrate_and_seed_demo(env)
         key = manage(env, "create_api_key", "--shop", "demo", "--name", "schemathesis").strip()
         process = start_daphne(env, port)
         try:

@@ -17,7 +17,9 @@ from tests.support.servers import (
     Server,
     customer_page,
     free_port,
+    local_env,
     manage,
+    migrate_and_seed_demo,
     signed_in_opener,
     staff_page,
     start_daphne,
@@ -60,18 +62,11 @@ def test_without_the_database_everyone_gets_a_clear_503_and_nothing_half_written
     pg.start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": pg.url,
-        "REDIS_URL": "",
-        "DEBUG": "true",
-        "TRACKER_PUBLIC_URL": base,
-    }
+    env = local_env(pg.url, port)
 
     daphne = None
     try:
-        manage(env, "migrate", "--noinput")
-        manage(env, "seed_demo")
+        migrate_and_seed_demo(env)
         key = manage(env, "create_api_key", "--shop", "demo", "--name", "faults").strip()
         daphne = start_daphne(env, port)
         status, _, created = call(
@@ -171,8 +166,7 @@ def test_redis_going_away_loses_no_tap_pages_poll_and_push_resumes_without_a_res
         "TRACKER_LAYER_PROBE_SECONDS": "0.5",
         "TRACKER_LAYER_PROBE_TIMEOUT_SECONDS": "1",
     }
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo")
+    migrate_and_seed_demo(env)
     app = Server(url=base, env=env, process=start_daphne(env, port))
     try:
         customer = customer_page(browser, app.new_order("R-1"))

@@ -2,7 +2,6 @@
 every page is told to reconnect, and a request already in flight is answered."""
 
 import json
-import os
 import signal
 import threading
 import time
@@ -15,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.support.pgserver import PgServer, pg_server  # noqa: F401 (fixture)
-from tests.support.servers import free_port, manage, start_daphne
+from tests.support.servers import free_port, local_env, manage, migrate_and_seed_demo, start_daphne
 from tracker.closecodes import CLOSE_SERVICE_RESTART
 from tracker.serve import STOP_WAIT_SECONDS
 
@@ -23,23 +22,12 @@ from tracker.serve import STOP_WAIT_SECONDS
 EXIT_BOUND = STOP_WAIT_SECONDS
 
 
-def worker_env(database_url: str, port: int) -> dict:
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": "",
-        "DEBUG": "true",
-        "TRACKER_PUBLIC_URL": f"http://127.0.0.1:{port}",
-    }
-
-
 def test_on_sigterm_every_socket_hears_service_restart_and_the_worker_exits(
     tmp_path: object,
 ) -> None:
     port = free_port()
-    env = worker_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", port)
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo")
+    env = local_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", port)
+    migrate_and_seed_demo(env)
     tokens = [
         manage(env, "create_order", "--shop", "demo", "--number", f"S-{i}", "--customer", "Ann")
         .strip()
@@ -84,9 +72,8 @@ def test_a_request_in_flight_when_the_worker_is_told_to_stop_is_answered_and_kep
     pg.start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = worker_env(pg.url, port)
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo")
+    env = local_env(pg.url, port)
+    migrate_and_seed_demo(env)
     key = manage(env, "create_api_key", "--shop", "demo", "--name", "stop").strip()
     manage(env, "create_order", "--shop", "demo", "--number", "R-1", "--customer", "Ann")
     worker = start_daphne(env, port)

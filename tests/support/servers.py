@@ -36,6 +36,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def local_env(database_url: str, port: int, **extra: str) -> dict:
+    """This environment for a development-mode server on 127.0.0.1:`port`: its own
+    database, the in-memory channel layer."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "",
+        "DEBUG": "true",
+        "TRACKER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **extra,
+    }
+
+
 def run_manage(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """A management command in its own process with this environment."""
     return subprocess.run(
@@ -52,6 +65,12 @@ def run_manage(env: dict, *args: str, check: bool = True) -> subprocess.Complete
 def manage(env: dict, *args: str) -> str:
     """Run a management command that must succeed; its standard output."""
     return run_manage(env, *args).stdout
+
+
+def migrate_and_seed_demo(env: dict) -> None:
+    """A fresh database for this environment with the demo shop (user demo/demo)."""
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_demo")
 
 
 def watch_for(stream: object, text: str, lines: list | None = None) -> threading.Event:
@@ -135,15 +154,12 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'db.sqlite3'}",
-        "REDIS_URL": "",
-        "DEBUG": "true",
-        "TRACKER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    env = local_env(
+        f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'db.sqlite3'}",
+        port,
         # Only the websocket can move the bar within a test: polling is far away.
-        "TRACKER_POLL_SECONDS": "600",
-    }
+        TRACKER_POLL_SECONDS="600",
+    )
     srv = Server(url=f"http://127.0.0.1:{port}", env=env, process=None)
     srv.manage("migrate", "--noinput")
     srv.manage("seed_demo")
