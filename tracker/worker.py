@@ -57,8 +57,7 @@ class QuickStopServer(Server):
         for protocol in list(self.connections):
             if isinstance(protocol, WebSocketProtocol):
                 if protocol.state == WebSocketProtocol.STATE_OPEN:
-                    # sendClose refuses 1012's private twin; the frame itself is valid.
-                    protocol.sendCloseFrame(code=CLOSE_SERVICE_RESTART, isReply=False)
+                    protocol.serverClose(code=CLOSE_SERVICE_RESTART)  # as websocket.close
                 protocol.transport.loseConnection()  # after the close frame is written
         finished = defer.Deferred()
 

@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.request
 from contextlib import ExitStack
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -23,7 +24,7 @@ EXIT_BOUND = STOP_WAIT_SECONDS
 
 
 def test_on_sigterm_every_socket_hears_service_restart_and_the_worker_exits(
-    tmp_path: object,
+    tmp_path: Path,
 ) -> None:
     port = free_port()
     env = local_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", port)
