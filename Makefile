@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run serve test bench lint format messages clean
+.PHONY: setup setup-dev run serve test bench lint format messages clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Tracker needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -13,7 +13,13 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+# Tests and tools on top of the runtime set; production never installs these.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
 setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
 
 run: setup
 	$(PY) manage.py migrate --noinput
@@ -31,7 +37,7 @@ node_modules/.installed: package.json package-lock.json
 	  npm ci --no-audit --no-fund --ignore-scripts --silent && touch $@; \
 	else echo "npm not found: the accessibility check will be skipped"; fi
 
-test: setup node_modules/.installed
+test: setup-dev node_modules/.installed
 	$(VENV)/bin/pytest
 
 # Production-style: N Daphne workers on one port (needs REDIS_URL for N > 1); see docs/DEPLOY.md.
@@ -40,14 +46,14 @@ serve: setup
 	$(PY) -m tracker.serve --workers $(WORKERS) --host $(HOST) --port $(PORT) --proxy-headers
 
 # Not part of `make test`: measures this machine and rewrites docs/BENCHMARKS.md.
-bench: setup
+bench: setup-dev
 	$(PY) -m bench.run
 
-lint: setup
+lint: setup-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
-format: setup
+format: setup-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 

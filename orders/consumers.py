@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DatabaseError
 
 from tracker.closecodes import CLOSE_POLICY_VIOLATION, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER
 
@@ -22,33 +22,6 @@ from .live import LANGS, board_group, order_group, progress_for_tokens, render_b
 from .models import Shop
 
 log = logging.getLogger(__name__)
-
-
-def _keep_this_threads_connection() -> None:
-    """Every socket's database work runs in one thread (asgiref's thread-sensitive
-    executor): keep its connection rather than open one per socket, a server
-    process per connect on PostgreSQL. After a database restart the first socket
-    to use the broken connection is closed to retry (see __call__), and Django
-    replaces the connection before the next call."""
-    if not settings.TRACKER_SOCKETS_KEEP_DB_CONNECTION:
-        return
-    wrapper = connections[DEFAULT_DB_ALIAS]
-    if wrapper.settings_dict["CONN_MAX_AGE"] is not None:
-        # This thread's wrapper only; a connection opened from now on stays open.
-        wrapper.settings_dict = {
-            **wrapper.settings_dict,
-            "CONN_MAX_AGE": None,
-        }
-
-
-def in_socket_thread(function):  # noqa: ANN001, ANN201
-    """`function` run in the sockets' database thread, on its kept connection."""
-
-    def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        _keep_this_threads_connection()
-        return function(*args, **kwargs)
-
-    return database_sync_to_async(call)
 
 
 class _Snapshots:
@@ -82,7 +55,7 @@ class _Snapshots:
         while self.waiting:
             batch, self.waiting = self.waiting, []
             try:
-                found = await in_socket_thread(progress_for_tokens)(
+                found = await database_sync_to_async(progress_for_tokens)(
                     [(token, lang) for token, lang, _ in batch]
                 )
             except Exception as error:  # each socket handles it (a database outage)
@@ -172,8 +145,8 @@ class _PushConsumer(AsyncWebsocketConsumer):
         # every message of every socket: for one push to 2,000 watchers, 2,000 hops
         # through the one thread all sockets' database work shares (a third of a
         # fan-out's CPU in py-spy). Only the connect handlers touch the database
-        # here, through in_socket_thread, whose calls close stale connections
-        # themselves; a push, a disconnect or a stray frame never does.
+        # here, through database_sync_to_async, whose calls close stale
+        # connections themselves; a push, a disconnect or a stray frame never does.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -210,12 +183,12 @@ class StaffBoardConsumer(_PushConsumer):
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
         lang = _lang(self.scope)
-        shop = await in_socket_thread(_shop_of_member)(self.scope["user"], slug)
+        shop = await database_sync_to_async(_shop_of_member)(self.scope["user"], slug)
         if shop is None:
             await self.close()
             return
         await self._subscribe_then_snapshot(
-            board_group(shop.pk, lang), lambda: in_socket_thread(render_board)(shop, lang)
+            board_group(shop.pk, lang), lambda: database_sync_to_async(render_board)(shop, lang)
         )
 
 

@@ -20,11 +20,14 @@ def _private_channel_layer() -> None:
     if "hosts" in config:
         config["prefix"] = f"tracker-test-{uuid.uuid4().hex[:8]}"
     channel_layers.backends.clear()
-    # In-process sockets run in the test's own database setup, which must be able
-    # to drop the test database at the end: no connection kept open in another
-    # thread. Real Daphne processes (tests/e2e) keep it, as in production.
-    settings.TRACKER_SOCKETS_KEEP_DB_CONNECTION = False
-    settings.TRACKER_DB_IDLE_CONNECTIONS = 0  # likewise for idle request connections
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> None:
+    # Users made by fixtures are not what these tests test; PBKDF2's deliberate
+    # slowness (0.4 s a hash here) would be most of the suite's time. Servers the
+    # e2e tests start run the shipped hashers.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _make_shop(slug: str, name: str) -> Shop:

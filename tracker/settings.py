@@ -6,6 +6,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from tracker.database import database_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -98,17 +100,17 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-# PostgreSQL: a request's connection is kept for the next one (tracker/db/postgresql).
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "tracker.db.postgresql"
-TRACKER_DB_IDLE_CONNECTIONS = env.int("TRACKER_DB_IDLE_CONNECTIONS", default=16)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the live server read while a test or a staff tap writes; the
-    # busy timeout turns short write contention into a wait, not an error.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+DATABASES = {
+    "default": database_config(
+        env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        # PostgreSQL's pool per process: connections kept open, the most open at
+        # once, and how long a request waits for one (or for a restarted database)
+        # before it answers 503 (tracker/database.py).
+        pool_min=env.int("TRACKER_DB_POOL_MIN_SIZE", default=2),
+        pool_max=env.int("TRACKER_DB_POOL_MAX_SIZE", default=12),
+        pool_timeout=env.float("TRACKER_DB_POOL_TIMEOUT_SECONDS", default=3.0),
     )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -233,9 +235,6 @@ TRACKER_POLL_SECONDS = env.int("TRACKER_POLL_SECONDS", default=5)
 # Each process probes the Redis channel layer this often; a probe the layer refuses, or
 # three in a row not back within the timeout, close its sockets (4013) so pages poll
 # until the layer delivers again (a busy process answers late but still delivers).
-# The sockets' database thread keeps its connection; after a database restart the
-# first socket to hit the broken one is closed to retry and Django replaces it.
-TRACKER_SOCKETS_KEEP_DB_CONNECTION = env.bool("TRACKER_SOCKETS_KEEP_DB_CONNECTION", default=True)
 TRACKER_LAYER_PROBE_SECONDS = env.float("TRACKER_LAYER_PROBE_SECONDS", default=5.0)
 TRACKER_LAYER_PROBE_TIMEOUT_SECONDS = env.float("TRACKER_LAYER_PROBE_TIMEOUT_SECONDS", default=3.0)
 TRACKER_FEEDBACK_EDIT_SECONDS = env.int("TRACKER_FEEDBACK_EDIT_SECONDS", default=1800)
