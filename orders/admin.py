@@ -24,7 +24,7 @@ from .models import (
     WebhookEndpoint,
     Workflow,
 )
-from .notifications import PLACEHOLDERS
+from .placeholders import PLACEHOLDERS
 from .workflow_templates import TEMPLATES, copy_workflow, install_template
 
 

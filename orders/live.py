@@ -16,12 +16,12 @@ from django.conf import settings
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
+from . import rules
 from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Stage
 
 log = logging.getLogger(__name__)
 
 LANGS = ("ru", "en")
-UNDOABLE = (OrderEvent.Kind.ADVANCED, OrderEvent.Kind.COMPLETED)
 
 
 def order_group(token: str, lang: str) -> str:
@@ -77,29 +77,6 @@ def _segments(order: Order, stages: list[Stage], events: list[OrderEvent]) -> li
     return segments
 
 
-def estimate(order: Order, stages: list[Stage]) -> datetime | None:
-    """When the order should be done, recalculated on every change; never in the past.
-
-    A delay's new time wins; a delay without one means no honest estimate exists.
-    """
-    if order.is_finished:
-        return None
-    if order.is_delayed:
-        return order.delay_until
-    now = timezone.now()
-    since = order.stage_since or order.created_at
-    current_done = max(since + timedelta(minutes=order.stage.expected_minutes), now)
-    later = sum(s.expected_minutes for s in stages if s.position > order.stage.position)
-    return current_done + timedelta(minutes=later)
-
-
-def is_late(order: Order, eta: datetime | None) -> bool:
-    """Behind its promise: past the promised end, or expected after it."""
-    if order.promise_end is None or order.is_finished:
-        return False
-    return timezone.now() > order.promise_end or (eta is not None and eta > order.promise_end)
-
-
 def progress_context(order: Order, stages: list[Stage] | None = None) -> dict:
     """What the progress fragment shows; `stages`: the workflow's, if already read."""
     if stages is None:
@@ -135,13 +112,11 @@ def _public_events():  # noqa: ANN202
 def _progress_context(
     order: Order, stages: list[Stage], events: list[OrderEvent], feedback: Feedback | None
 ) -> dict:
-    position = next((i for i, s in enumerate(stages, 1) if s.pk == order.stage_id), 1)
-    eta = estimate(order, stages)
+    position = rules.stage_number(order, stages)
+    eta = rules.estimate(order, stages)
     return {
         "feedback": feedback,
-        "feedback_editable": feedback is not None
-        and timezone.now()
-        <= feedback.created_at + timedelta(seconds=settings.TRACKER_FEEDBACK_EDIT_SECONDS),
+        "feedback_editable": rules.feedback_editable(feedback),
         "order": order,
         "shop": order.shop,
         "segments": _segments(order, stages, events),
@@ -278,17 +253,17 @@ def board_context(shop: Shop) -> dict:
             order.stage = stages_by_pk[order.stage_id]
         stages = stages_by_workflow[order.workflow_id]
         later = [s for s in stages if s.position > order.stage.position]
-        eta = estimate(order, stages)
+        eta = rules.estimate(order, stages)
         cards.append(
             {
                 "eta": eta,
-                "late": is_late(order, eta),
+                "late": rules.is_late(order, eta),
                 "note": notes.get(order.pk),
                 "order": order,
                 "next_stage": later[0] if later and not order.is_finished else None,
-                "position": next((i for i, s in enumerate(stages, 1) if s.pk == order.stage_id), 1),
+                "position": rules.stage_number(order, stages),
                 "stage_count": len(stages),
-                "can_undo": order.last_action in UNDOABLE and order.updated_at >= recent,
+                "can_undo": rules.can_undo(order),
             }
         )
     day_ago = timezone.now() - timedelta(days=1)

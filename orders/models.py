@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from .placeholders import unknown_placeholders
+
 LANGUAGE_CHOICES = [("ru", "Русский"), ("en", "English")]
 
 # Public tokens: 18 random bytes = 144 bits, URL-safe, 24 characters.
@@ -362,8 +364,6 @@ class MessageTemplate(models.Model):
         return f"{self.shop}: {self.get_kind_display()} ({self.language})"
 
     def clean(self) -> None:
-        from .notifications import unknown_placeholders
-
         for field in ("subject", "body", "sms"):
             unknown = unknown_placeholders(getattr(self, field))
             if unknown:

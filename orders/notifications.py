@@ -5,30 +5,15 @@ Delivery row: the text is exactly what the change meant, and a message is never
 lost or sent twice (one Delivery per change and channel; see orders.outbox).
 """
 
-import re
-
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from . import rules
 from .models import Delivery, MessageKind, MessageTemplate, Order, OrderEvent
+from .placeholders import fill
 from .templatetags.tracker import when, window
-
-PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
-PLACEHOLDERS = (
-    "name",
-    "number",
-    "shop",
-    "summary",
-    "stage",
-    "stage_text",
-    "eta",
-    "reason",
-    "action",
-    "phone",
-    "link",
-)
 
 # Defaults, per kind and language; Russian in both forms of address.
 # A line whose placeholder has no value (no summary, no ETA, …) is left out.
@@ -110,21 +95,6 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
-def unknown_placeholders(text: str) -> list[str]:
-    return sorted({name for name in PLACEHOLDER_RE.findall(text) if name not in PLACEHOLDERS})
-
-
-def fill(text: str, values: dict[str, str]) -> str:
-    """Placeholders filled; a line whose placeholder has no value is left out."""
-    lines = []
-    for line in text.splitlines():
-        names = [n for n in PLACEHOLDER_RE.findall(line) if n in values]
-        if any(not values[n] for n in names):
-            continue
-        lines.append(PLACEHOLDER_RE.sub(lambda m: values.get(m[1], m[0]), line))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
 def absolute(path: str) -> str:
     return settings.TRACKER_PUBLIC_URL.rstrip("/") + path
 
@@ -160,12 +130,10 @@ def wording(order: Order, kind: str, lang: str) -> dict[str, str]:
 
 def values(order: Order) -> dict[str, str]:
     """Placeholder values in the active language and the shop's time zone."""
-    from .live import estimate
-
     if order.promise_end and not order.is_delayed:
         eta = window(order.promise_start, order.promise_end)
     else:
-        eta = when(estimate(order, list(order.workflow.stages.all())))
+        eta = when(rules.estimate(order, list(order.workflow.stages.all())))
     return {
         "name": order.customer_first_name,
         "number": order.number,

@@ -7,7 +7,7 @@ never appear here (the API and webhooks may be wired into public places).
 from django.urls import reverse
 from django.utils import translation
 
-from .live import estimate
+from . import rules
 from .models import FORWARD_KINDS, Order, OrderEvent
 from .notifications import absolute, tracking_url
 
@@ -18,7 +18,7 @@ def _iso(moment: object) -> str | None:
 
 def order_payload(order: Order, history: bool = True) -> dict:
     stages = list(order.workflow.stages.all())
-    position = next((i for i, s in enumerate(stages, 1) if s.pk == order.stage_id), 1)
+    position = rules.stage_number(order, stages)
     with translation.override(order.shop.language):
         stage_name = order.stage.name
     data = {
@@ -36,7 +36,7 @@ def order_payload(order: Order, history: bool = True) -> dict:
             "name_ru": order.stage.name_ru,
             "name_en": order.stage.name_en,
         },
-        "eta": _iso(estimate(order, stages)),
+        "eta": _iso(rules.estimate(order, stages)),
         "promise": (
             {"start": _iso(order.promise_start), "end": _iso(order.promise_end)}
             if order.promise_end

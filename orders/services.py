@@ -8,12 +8,12 @@ from copy import copy
 from datetime import datetime, timedelta
 from functools import partial
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import rules
 from .live import broadcast_order
 from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Stage, Workflow
 from .notifications import enqueue_messages
@@ -76,7 +76,8 @@ def _record(
     order: Order, kind: str, by: Actor, fields: list[str], text: str = "", public: bool = True
 ) -> Order:
     order.version += 1
-    order.last_action = kind
+    if kind not in rules.ASIDE_KINDS:
+        order.last_action = kind
     order.save(update_fields=[*fields, "version", "last_action", "updated_at"])
     event = OrderEvent.objects.create(
         order=order,
@@ -199,24 +200,10 @@ def advance_order(*, order: Order, by: Actor, expected_version: int) -> Order:
     return _record(order, kind, by, fields=fields)
 
 
-def undo_deadline(event: OrderEvent) -> datetime:
-    return event.created_at + timedelta(seconds=settings.TRACKER_UNDO_SECONDS)
-
-
-def undoable_event(order: Order) -> OrderEvent | None:
-    """The last event, if it is an advance that may still be undone."""
-    last = order.events.order_by("-version").first()
-    if last is None or last.kind not in (OrderEvent.Kind.ADVANCED, OrderEvent.Kind.COMPLETED):
-        return None
-    if timezone.now() > undo_deadline(last):
-        return None
-    return last
-
-
 @transaction.atomic
 def undo_order(*, order: Order, by: Actor, expected_version: int) -> Order:
     order = _lock(order, expected_version)
-    if undoable_event(order) is None:
+    if not rules.can_undo(order):
         raise ActionRefused(
             _("The last step of order %(number)s can no longer be undone.")
             % {"number": order.number},
@@ -345,10 +332,6 @@ def report_problem(*, order: Order, text: str) -> Order:
     return _record(order, OrderEvent.Kind.PROBLEM, None, fields=[], text=text, public=False)
 
 
-def feedback_editable_until(feedback: Feedback) -> datetime:
-    return feedback.created_at + timedelta(seconds=settings.TRACKER_FEEDBACK_EDIT_SECONDS)
-
-
 @transaction.atomic
 def leave_feedback(*, order: Order, rating: int, comment: str = "") -> Feedback:
     """One rating per order after its last stage; it may be changed for a short while."""
@@ -361,7 +344,7 @@ def leave_feedback(*, order: Order, rating: int, comment: str = "") -> Feedback:
     if order.state != Order.State.COMPLETED:
         raise ActionRefused(_("You can rate the order once it is done."), order)
     feedback = Feedback.objects.filter(order=order).first()
-    if feedback is not None and timezone.now() > feedback_editable_until(feedback):
+    if not rules.feedback_editable(feedback):
         raise ActionRefused(
             _("Thank you! Your rating is saved and can no longer be changed."), order
         )

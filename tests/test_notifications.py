@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from orders import outbox, services
 from orders.models import Delivery, MessageKind, MessageTemplate, Order, Shop
-from orders.notifications import fill
+from orders.placeholders import fill
 from orders.templatetags.tracker import when
 from tests.support.servers import free_port, manage, watch_for
 

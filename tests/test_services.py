@@ -6,9 +6,9 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.utils import timezone, translation
 
-from orders import services
+from orders import live, rules, services
 from orders.live import board_group, order_group
-from orders.models import Order, OrderEvent
+from orders.models import Order
 
 
 @pytest.fixture(autouse=True)
@@ -145,13 +145,42 @@ def test_undo_reopens_a_completed_order(order: Order, staff) -> None:
 
 def test_undo_is_refused_after_the_window(order: Order, staff, settings) -> None:
     order = services.advance_order(order=order, by=staff, expected_version=1)
-    OrderEvent.objects.filter(order=order, version=2).update(
-        created_at=timezone.now() - timedelta(seconds=settings.TRACKER_UNDO_SECONDS + 1)
+    Order.objects.filter(pk=order.pk).update(
+        stage_since=timezone.now() - timedelta(seconds=settings.TRACKER_UNDO_SECONDS + 1)
     )
     with pytest.raises(services.ActionRefused, match="can no longer be undone"):
         services.undo_order(order=order, by=staff, expected_version=2)
     order.refresh_from_db()
     assert order.stage.position == 2
+
+
+def test_notes_and_promises_beside_a_step_keep_it_undoable(order: Order, staff) -> None:
+    order = services.advance_order(order=order, by=staff, expected_version=1)
+    order = services.add_note(order=order, by=staff, text="Ring twice", public=False)
+    order = services.report_problem(order=order, text="Wrong address")
+    assert rules.can_undo(order)
+    order = services.undo_order(order=order, by=staff, expected_version=order.version)
+    assert order.stage.position == 1
+
+
+def test_the_board_offers_undo_exactly_when_the_service_allows_it(
+    order: Order, staff, settings
+) -> None:
+    def board_offers() -> bool:
+        (card,) = live.board_context(order.shop)["active"]
+        return card["can_undo"]
+
+    assert not board_offers()  # nothing to undo yet
+    order = services.advance_order(order=order, by=staff, expected_version=1)
+    assert board_offers()
+    # An edit that moves updated_at (the admin's, say) gives no new window.
+    Order.objects.filter(pk=order.pk).update(
+        stage_since=timezone.now() - timedelta(seconds=settings.TRACKER_UNDO_SECONDS + 1),
+        updated_at=timezone.now(),
+    )
+    assert not board_offers()
+    with pytest.raises(services.ActionRefused, match="can no longer be undone"):
+        services.undo_order(order=order, by=staff, expected_version=order.version)
 
 
 def test_undo_is_refused_when_nothing_was_advanced(order: Order, staff) -> None:
