@@ -61,7 +61,30 @@ class ApiGuardMiddleware:
             return _error(415, "Send JSON with Content-Type: application/json.")
         if size:
             try:
-                json.loads(request.body)
+                body = json.loads(request.body)
+            except RecursionError:
+                return _error(400, f"The JSON is nested deeper than {MAX_DEPTH} levels.")
             except (ValueError, UnicodeDecodeError):
                 return _error(400, "The body is not valid JSON.")
+            if _deeper_than(body, MAX_DEPTH):
+                # Validation would recurse through it (a 500 at about a thousand levels).
+                return _error(400, f"The JSON is nested deeper than {MAX_DEPTH} levels.")
         return None
+
+
+# No request of ours nests more than three levels; this leaves room and no more.
+MAX_DEPTH = 16
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` levels (no recursion here)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in item)
+    return False

@@ -199,10 +199,13 @@ def _idempotent(request: HttpRequest, produce: Callable[[], tuple[int, dict]]) -
 
 
 def _promise(start: datetime | None, end: datetime | None) -> tuple:
-    """One given: a promised time; both: a window, which must not end before it starts."""
-    if start is not None and end is not None and end < start:
-        raise HttpError(422, "A promised window must not end before it starts.")
-    return (start or end, end or start)
+    """One given: a promised time; both: a window. Refused (422) as the service would."""
+    start, end = (start or end, end or start)
+    try:
+        services.check_promise(start, end)
+    except services.ActionRefused as refused:
+        raise HttpError(422, refused.message) from None
+    return start, end
 
 
 def _act(request: HttpRequest, number: str, act: Callable[[Order], Order]) -> Status:

@@ -135,7 +135,7 @@ def create_order(
     by: Actor = None,
 ) -> Order:
     number, customer_name = number.strip(), customer_name.strip()
-    _check_promise(promise_start, promise_end)
+    check_promise(promise_start, promise_end)
     if workflow.shop_id != shop.pk:
         raise ActionRefused(_("This workflow belongs to another shop."))
     if not number or not customer_name:
@@ -285,13 +285,17 @@ def add_note(*, order: Order, by: Actor, text: str, public: bool) -> Order:
     return _record(order, OrderEvent.Kind.NOTE, by, fields=[], text=text, public=public)
 
 
-def _check_promise(
+def check_promise(
     start: datetime | None, end: datetime | None, order: Order | None = None
 ) -> None:
+    """A promise is a time or a window that has not passed yet; None for both: none."""
     if (start is None) != (end is None):
         raise ActionRefused(_("A promise needs both a start and an end."), order)
     if start is not None and end < start:
         raise ActionRefused(_("The window must end after it starts."), order)
+    if end is not None and end <= timezone.now():
+        # A customer would read "Promised: yesterday 15:00" on a live tracker.
+        raise ActionRefused(_("The promised time must be in the future."), order)
 
 
 @transaction.atomic
@@ -304,7 +308,7 @@ def set_promise(
     end: datetime | None,
 ) -> Order:
     """Promise a time (start == end) or a window; None for both withdraws the promise."""
-    _check_promise(start, end, order)
+    check_promise(start, end, order)
     order = _lock(order, expected_version)
     _require_open(order)
     order.promise_start, order.promise_end = start, end

@@ -73,6 +73,18 @@ def test_create_returns_the_urls_token_and_state(api: Api, client: Client) -> No
     assert client.get(f"/t/{order.token}/").status_code == 200
 
 
+def test_a_promise_in_the_past_is_refused_with_422_everywhere(api: Api, order: Order) -> None:
+    past = (timezone.now() - timedelta(minutes=5)).isoformat()
+    created = api.post("/orders", {**NEW, "promised_until": past})
+    assert created.status_code == 422
+    assert "must be in the future" in created.json()["detail"]
+    assert not Order.objects.filter(number=NEW["number"]).exists()
+    promised = api.post(f"/orders/{order.number}/promise", {"version": 1, "end": past})
+    assert promised.status_code == 422
+    order.refresh_from_db()
+    assert order.promise_end is None and order.version == 1
+
+
 def test_a_promised_window_is_taken_and_wins(api: Api) -> None:
     start = timezone.now() + timedelta(days=1)
     end = start + timedelta(hours=3)
@@ -289,3 +301,16 @@ def test_odd_order_numbers_in_the_path_are_a_clean_404(api: Api, order: Order, n
     ):
         assert response.status_code == 404, response.content
         assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("depth", [17, 1_000, 10_000])
+def test_deeply_nested_json_is_a_clear_400(api: Api, depth: int) -> None:
+    for body in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
+        response = api.post("/orders", body)
+        assert response.status_code == 400
+        assert "nested deeper than 16 levels" in response.json()["detail"]
+
+
+def test_json_nested_as_deep_as_allowed_is_answered_by_validation(api: Api) -> None:
+    body = json.dumps({**NEW, "summary": json.loads("[" * 15 + "]" * 15)})
+    assert api.post("/orders", body).status_code == 422

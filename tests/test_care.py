@@ -97,6 +97,7 @@ def test_a_single_promised_time_reads_as_a_time(
         ({"start": "15:00"}, 400, "at least the time it will be ready by"),
         ({"end": "25:99"}, 400, "Until: Enter a valid time."),
         ({"day": "2026-02-31", "end": "10:00"}, 400, "Day: Enter a valid date."),
+        ({"day": "2020-01-01", "end": "10:00"}, 409, "must be in the future"),
     ],
 )
 def test_bad_promises_are_refused_clearly(
@@ -119,8 +120,10 @@ def test_an_empty_promise_form_withdraws_the_promise(staff_client: Client, order
 def test_the_board_flags_orders_behind_their_promise(
     staff_client: Client, order: Order, staff
 ) -> None:
-    past = timezone.now() - timedelta(minutes=5)
-    services.set_promise(order=order, by=staff, expected_version=1, start=past, end=past)
+    soon = timezone.now() + timedelta(minutes=5)
+    services.set_promise(order=order, by=staff, expected_version=1, start=soon, end=soon)
+    # The promise has passed and the order is not ready.
+    Order.objects.filter(pk=order.pk).update(promise_end=timezone.now() - timedelta(minutes=1))
     html = staff_client.get(reverse("orders:shop_board", args=["pizzeria"])).content.decode()
     assert "card-late" in html and "Behind its promise" in html
 
