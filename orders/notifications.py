@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import rules
-from .models import Delivery, MessageKind, MessageTemplate, Order, OrderEvent
+from .models import FORWARD_KINDS, Delivery, MessageKind, MessageTemplate, Order, OrderEvent
 from .placeholders import fill
 from .templatetags.tracker import when, window
 
@@ -112,7 +112,14 @@ def message_kind(order: Order, event: OrderEvent) -> str | None:
     if event.kind == OrderEvent.Kind.CREATED:
         return MessageKind.CREATED
     if event.kind in (OrderEvent.Kind.ADVANCED, OrderEvent.Kind.COMPLETED):
-        return MessageKind.MILESTONE if order.stage.notify else None
+        if not order.stage.notify:
+            return None
+        # Each milestone once per order: an advance that follows an undo reaches a
+        # stage the customer has already been told about.
+        told = Delivery.objects.filter(
+            order=order, event__stage=order.stage, event__kind__in=FORWARD_KINDS
+        ).exclude(event=event)
+        return None if told.exists() else MessageKind.MILESTONE
     if event.kind == OrderEvent.Kind.DELAYED:
         return MessageKind.DELAYED
     if event.kind == OrderEvent.Kind.CANCELLED:

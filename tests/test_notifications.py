@@ -106,6 +106,20 @@ def test_milestones_only_for_stages_the_shop_marked(shop: Shop, staff: object) -
     assert order.token in message.body
 
 
+def test_a_milestone_reached_again_after_an_undo_is_not_sent_again(
+    shop: Shop, staff: object
+) -> None:
+    order = advance(create(shop, staff), staff, times=2)
+    for _ in range(4):  # Out for delivery, undo, Out for delivery again…
+        order = advance(order, staff)
+        order = services.undo_order(order=order, by=staff, expected_version=order.version)
+    advance(order, staff)
+    outbox.deliver_due()
+    subjects = [m.subject for m in mail.outbox]
+    assert subjects.count("Order 2001: Out for delivery") == 1, subjects
+    assert Delivery.objects.filter(event__kind="advanced").count() == 1  # the e-mail alone
+
+
 def test_a_double_tap_sends_one_message(shop: Shop, staff: object, second_staff: object) -> None:
     order = advance(create(shop, staff), staff, times=2)
     seen = order.version
