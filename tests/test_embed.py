@@ -183,7 +183,10 @@ def test_lookup_in_russian_with_plural_minutes(client: Client, order: Order, set
 def test_bad_lookup_input_is_a_clear_400(client: Client, order: Order, data: dict) -> None:
     response = client.post("/track/pizzeria/", data, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
-    assert "Please enter the order number and a phone or e-mail." in response.content.decode()
+    html = response.content.decode()
+    assert "Please enter the order number and a phone or e-mail." in html
+    # Shown as an error, not in the green box that good news uses.
+    assert 'class="care-message care-error" role="alert"' in html
 
 
 def test_the_embedded_lookup_leads_to_the_embedded_tracker(

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 
@@ -67,6 +68,15 @@ def test_cancelled_order_shows_the_reason(client: Client, order: Order, staff) -
     services.cancel_order(order=order, by=staff, expected_version=1, reason="Oven broke")
     html = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "This order was cancelled" in html and "Oven broke" in html
+    # The bar says so too, not the stage the order was at ("Order received").
+    assert 'aria-valuetext="Order cancelled"' in html
+
+
+def test_the_site_has_an_icon(client: Client, db: None) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith("favicon.svg")
+    assert finders.find("favicon.svg")
+    assert 'rel="icon"' in client.get("/staff/login/").content.decode()
 
 
 @pytest.mark.parametrize(

@@ -23,11 +23,13 @@ import logging
 import os
 import sys
 import time
+from http import HTTPStatus
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer, task
+from twisted.web import http
 
 from tracker.closecodes import CLOSE_SERVICE_RESTART
 from tracker.serve import STOP_WAIT_SECONDS
@@ -38,6 +40,12 @@ log = logging.getLogger(__name__)
 # tracker.serve's wait before it kills a worker.
 DRAIN_SECONDS = STOP_WAIT_SECONDS - 5
 DRAIN_CHECK_SECONDS = 0.05
+
+# ASGI carries no reason phrase, and Twisted's table lacks some of the statuses we
+# answer (422, 429): its status line read "429 Unknown Status". Fill the gaps from
+# the standard library's names; Twisted's own entries stay as they are.
+for _status in HTTPStatus:
+    http.RESPONSES.setdefault(_status.value, _status.phrase.encode())
 
 
 class QuickStopServer(Server):

@@ -58,3 +58,22 @@ def test_quick_taps_on_several_orders_at_once_are_never_refused_by_sqlite(
     for number, key in zip(numbers, keys, strict=True):
         status, order = _call(f"{api}/{number}", key)
         assert (status, order["version"]) == (200, 1 + ROUNDS * 2)
+
+
+def test_a_refusal_carries_its_standard_reason_phrase(
+    server: Server,  # noqa: F811 (the fixture)
+) -> None:
+    # Twisted's status table lacks 429; clients and proxies logged "Unknown Status".
+    request = urllib.request.Request(
+        f"{server.url}/track/demo/",
+        data=b"number=nothing&contact=nobody%40example.com",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    for _ in range(10):  # bounded: the limit is 5 failed tries
+        try:
+            urllib.request.urlopen(request, timeout=30)
+        except urllib.error.HTTPError as error:
+            if error.code == 429:
+                assert error.reason == "Too Many Requests"
+                return
+    raise AssertionError("the lookup was never rate-limited")
