@@ -18,7 +18,8 @@ from django.db import DatabaseError
 from tracker.closecodes import CLOSE_POLICY_VIOLATION, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER
 
 from . import layerwatch
-from .live import LANGS, board_group, order_group, progress_for_tokens, render_board
+from .board import render_board
+from .live import LANGS, board_group, order_group, progress_for_tokens
 from .models import Shop
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ class _PushConsumer(AsyncWebsocketConsumer):
                 await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
 
     async def _subscribe_then_snapshot(self, group: str, snapshot) -> bool:  # noqa: ANN001
-        """`snapshot`: an async callable for the current fragment (None: no such thing)."""
+        """`snapshot`: an async callable for the current fragment, or a list of them to
+        send in turn (None: no such thing)."""
         watch = layerwatch.watch_for(self.channel_layer)
         if watch is not None and not watch.healthy:
             # Pushes would not arrive: refuse, and the page polls until they do.
@@ -114,7 +116,8 @@ class _PushConsumer(AsyncWebsocketConsumer):
             await self.close()
             return False
         await self.accept()
-        await self.send(text_data=html)
+        for part in [html] if isinstance(html, str) else html:
+            await self.send(text_data=part)
         if watch is not None:
             watch.sockets.add(self)
         # Leave well before the layer's group_expiry silently drops us; the page reconnects.

@@ -8,16 +8,15 @@ import logging
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
-from . import rules
-from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Stage
+from . import board, rules
+from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Stage
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,8 @@ HOT_TEMPLATES = (
     "orders/embed.html",
     "orders/board.html",
     "orders/board.html#board",
-    "orders/_card.html",
+    "orders/_tile.html",
+    "orders/_change.html",
 )
 
 
@@ -222,188 +222,33 @@ def progress_for_tokens(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], 
     return found
 
 
-def board_context(shop: Shop) -> dict:
-    # Taken before the queries: a render that starts later never shows older
-    # data, so the page can keep the highest stamp and drop late arrivals.
-    stamp = time.time_ns() // 1000
-    recent = timezone.now() - timedelta(seconds=settings.TRACKER_UNDO_SECONDS)
-    orders = list(
-        Order.objects.filter(shop=shop)
-        .exclude(state__in=[Order.State.COMPLETED, Order.State.CANCELLED], updated_at__lt=recent)
-        .order_by("created_at", "pk")
-    )  # their stages come from the shop's stages, read below, not from a join
-    # The newest note of each order (staff-only ones included: this is the staff board).
-    notes: dict[int, OrderEvent] = {}
-    # Only the columns shown: compiling every column of every model read costs more
-    # than the rows themselves on a board's small tables.
-    for note in (
-        OrderEvent.objects.filter(order__in=orders, kind=OrderEvent.Kind.NOTE)
-        .only("order_id", "public", "text")
-        .order_by("version")
-    ):
-        notes[note.order_id] = note
-    stages_by_workflow: dict[int, list[Stage]] = defaultdict(list)
-    stages_by_pk: dict[int, Stage] = {}
-    for stage in Stage.objects.filter(workflow__shop=shop).order_by("position"):
-        stages_by_workflow[stage.workflow_id].append(stage)
-        stages_by_pk[stage.pk] = stage
-    cards = []
-    for order in orders:
-        if order.stage_id in stages_by_pk:  # else (added since) read on first use
-            order.stage = stages_by_pk[order.stage_id]
-        stages = stages_by_workflow[order.workflow_id]
-        later = [s for s in stages if s.position > order.stage.position]
-        eta = rules.estimate(order, stages)
-        cards.append(
-            {
-                "eta": eta,
-                "late": rules.is_late(order, eta),
-                "note": notes.get(order.pk),
-                "order": order,
-                "next_stage": later[0] if later and not order.is_finished else None,
-                "position": rules.stage_number(order, stages),
-                "stage_count": len(stages),
-                "can_undo": rules.can_undo(order),
-            }
-        )
-    day_ago = timezone.now() - timedelta(days=1)
-    problems = (
-        OrderEvent.objects.filter(
-            order__shop=shop, kind=OrderEvent.Kind.PROBLEM, created_at__gte=day_ago
-        )
-        .select_related("order")
-        .only("created_at", "text", "order__number")
-    )
-    low = (
-        Feedback.objects.filter(order__shop=shop, rating__lte=2, updated_at__gte=day_ago)
-        .select_related("order")
-        .only("rating", "comment", "updated_at", "order__number")
-    )
-    alerts = sorted(
-        [{"order": p.order, "at": p.created_at, "problem": p.text} for p in problems]
-        + [{"order": f.order, "at": f.updated_at, "feedback": f} for f in low],
-        key=lambda a: a["at"],
-        reverse=True,
-    )[:10]
-    return {
-        "alerts": alerts,
-        "shop": shop,
-        "stages_by_workflow": stages_by_workflow,
-        "stamp": stamp,
-        "active": [c for c in cards if not c["order"].is_finished],
-        "finished": [c for c in cards if c["order"].is_finished],
-    }
-
-
-# Rendered cards by everything a card shows: a change re-renders one card, not the
-# board's every card three times (the tap's answer and a push per language). Only
-# what the key holds varies a card: the clock enters through the estimate (to the
-# minute), lateness, undo and the day, so a quiet board stays cached across minutes.
-_CARDS: dict[tuple, str] = {}
-_CARDS_MAX = 20_000
-
-
-def _card_key(card: dict, render: tuple) -> tuple:
-    """`render`: what every card of one render shares (language, time zone, day)."""
-    order, note, following = card["order"], card["note"], card["next_stage"]
-    return (
-        *render,
-        order.pk,
-        order.version,
-        order.updated_at,  # an admin edit moves no version
-        order.stage.name,  # nor does a stage renamed in the admin
-        # An overdue stage's estimate moves with the clock; cards show it to the minute.
-        card["eta"].replace(second=0, microsecond=0) if card["eta"] else None,
-        card["late"],
-        card["can_undo"],
-        card["position"],
-        card["stage_count"],
-        note.pk if note else None,
-        following.pk if following else None,
-        following.name if following else None,
-    )
-
-
-def with_card_html(context: dict) -> dict:
-    """Fill each card's `html` from the cache (cards rendered without a request: the
-    hidden CSRF fields are for script-less forms, which never get these fragments)."""
-    # The language, the time zone, and the day ("today", "tomorrow").
-    render = (
-        translation.get_language(),
-        timezone.get_current_timezone_name(),
-        timezone.localdate(),
-    )
-    for card in context["active"] + context["finished"]:
-        key = _card_key(card, render)
-        html = _CARDS.get(key)
-        if html is None:
-            html = render_to_string("orders/_card.html", {"card": card})
-            if len(_CARDS) >= _CARDS_MAX:
-                _CARDS.clear()  # crude but bounded; a cold cache only costs renders
-            _CARDS[key] = html
-        card["html"] = html
-    return context
-
-
-# One board render per shop and language at a time. Taps in one shop come in
-# together; their renders would each miss the same new cards and render them all
-# (the GIL runs one anyway), while the one that waits finds them cached.
-_BOARD_LOCKS: dict[tuple[int, str], threading.Lock] = defaultdict(threading.Lock)
-_BOARD_LOCKS_GUARD = threading.Lock()
-
-
-def _board_lock(shop_id: int, lang: str) -> threading.Lock:
-    with _BOARD_LOCKS_GUARD:
-        return _BOARD_LOCKS[(shop_id, lang)]
-
-
-def render_board(shop: Shop, lang: str, context: dict | None = None) -> str:
-    with translation.override(lang), timezone.override(shop.timezone):
-        context = context or board_context(shop)
-        with _board_lock(shop.pk, lang):
-            return render_to_string("orders/board.html#board", with_card_html(context)).strip()
-
-
-# The board read and rendered by this thread's last broadcast, for the tap that
-# caused it: its answer shows the same board without reading or rendering it again.
-_just_read = threading.local()
-
-
-def take_board(shop_id: int) -> tuple[dict, dict[str, str]] | None:
-    """The board context this thread's broadcast just read for this shop, and its
-    HTML per language (no request: the same for every watcher and the tap), once."""
-    return getattr(_just_read, "board", {}).pop(shop_id, None)
-
-
 async def _send_all(messages: list[tuple[str, str]]) -> None:
     layer = get_channel_layer()
     for group, html in messages:
         await layer.group_send(group, {"type": "push", "html": html})
 
 
-def broadcast_order(order_pk: int, order: Order | None = None) -> None:
-    """Push the order's new fragments to its watchers and its shop's boards.
+def broadcast_order(order_pk: int, order: Order | None = None, kind: str = "") -> None:
+    """Push the order's new progress to its watchers and its new tile to its shop's boards.
 
     `order`: as the change committed it, with its shop, stage and workflow; read
-    if not given. Runs after commit. Any failure is logged and swallowed: the
-    change is committed, and pages resync on reconnect, visibility or polling.
+    if not given. `kind`: the change's event kind. Runs after commit. Any failure
+    is logged and swallowed: the change is committed, and pages resync on
+    reconnect, visibility or polling.
     """
-    _just_read.board = {}  # never hand out an older read
     try:
         if order is None:
             order = Order.objects.select_related("shop", "stage", "workflow").get(pk=order_pk)
-        # Read once (the board's stages serve the progress too), rendered per language.
-        board = board_context(order.shop)
-        progress = progress_context(order, board["stages_by_workflow"].get(order.workflow_id))
-        messages, boards = [], {}
+        stages = list(Stage.objects.filter(workflow_id=order.workflow_id).order_by("position"))
+        progress = progress_context(order, stages)
+        messages = []
         key = _snapshot_key(order.version, order.updated_at)
         for lang in LANGS:
             html = render_progress(order, lang, progress)
             _remember(order.token, lang, key, html)
             messages.append((order_group(order.token, lang), html))
-            boards[lang] = render_board(order.shop, lang, board)
-            messages.append((board_group(order.shop_id, lang), boards[lang]))
-        _just_read.board = {order.shop_id: (board, boards)}
+            tile = board.render_change(order, stages, lang, with_alerts=kind in board.ALERT_KINDS)
+            messages.append((board_group(order.shop_id, lang), tile))
         async_to_sync(_send_all)(messages)
     except Exception:
         log.exception("broadcast of order %s failed; pages will resync", order_pk)

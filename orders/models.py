@@ -168,6 +168,9 @@ class Stage(models.Model):
     expected_minutes = models.PositiveIntegerField(_("expected minutes"), default=0)
     # A milestone the customer hears about ("out for delivery", "ready for pickup").
     notify = models.BooleanField(_("notify the customer"), default=False)
+    # The shop waits for the customer here ("ready for pickup"): the order stays on
+    # the board however long that takes, and waiting is not the kitchen being late.
+    waits_for_customer = models.BooleanField(_("waiting for the customer"), default=False)
 
     class Meta:
         verbose_name = _("stage")
@@ -276,6 +279,7 @@ class OrderEvent(models.Model):
         PROMISED = "promised", _("promised")
         PROBLEM = "problem", _("problem reported")
         FEEDBACK = "feedback", _("feedback")
+        SEEN = "seen", _("alert seen")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     version = models.PositiveIntegerField()
@@ -288,6 +292,10 @@ class OrderEvent(models.Model):
     text = models.CharField(max_length=500, blank=True)
     # Staff-only notes are never rendered on a public page, the embed or a customer socket.
     public = models.BooleanField(default=True)
+    # A "seen" event: the problem report or rating it acknowledges.
+    acknowledges = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="acknowledgements"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

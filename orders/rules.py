@@ -9,6 +9,7 @@ computes these. Only models sit below this module, so anything may import it.
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import Feedback, Order, OrderEvent, Stage
@@ -34,11 +35,71 @@ def estimate(order: Order, stages: list[Stage]) -> datetime | None:
     return current_done + timedelta(minutes=later)
 
 
-def is_late(order: Order, eta: datetime | None) -> bool:
-    """Behind its promise: past the promised end, or expected after it."""
-    if order.promise_end is None or order.is_finished:
-        return False
-    return timezone.now() > order.promise_end or (eta is not None and eta > order.promise_end)
+def behind_promise_at(order: Order, stages: list[Stage]) -> datetime | None:
+    """From when the order is behind its promise: past the promised end, or expected
+    after it (the estimate passes the end). None: no promise, or finished."""
+    end = order.promise_end
+    if end is None or order.is_finished:
+        return None
+    since = order.stage_since or order.created_at
+    if order.is_delayed:
+        return since if order.delay_until is None or order.delay_until > end else end
+    later = timedelta(
+        minutes=sum(s.expected_minutes for s in stages if s.position > order.stage.position)
+    )
+    # The estimate is max(since + expected, now) + later: it passes the end when now
+    # does at end - later, or at once if the current stage alone already takes it past.
+    if since + timedelta(minutes=order.stage.expected_minutes) > end - later:
+        return since
+    return end - later
+
+
+def is_late(order: Order, stages: list[Stage]) -> bool:
+    """Behind its promise now."""
+    at = behind_promise_at(order, stages)
+    return at is not None and timezone.now() >= at
+
+
+def late_times(order: Order, stages: list[Stage]) -> tuple[datetime | None, datetime | None]:
+    """When the board shows the order late: amber past its stage's expected minutes,
+    red at twice that or once behind its promise. None: not by that clock (finished,
+    no expectation, or waiting for the customer, which is not the kitchen's delay)."""
+    if order.is_finished:
+        return None, None
+    amber = red = None
+    minutes = order.stage.expected_minutes
+    if minutes and not order.stage.waits_for_customer:
+        since = order.stage_since or order.created_at
+        amber = since + timedelta(minutes=minutes)
+        red = since + timedelta(minutes=2 * minutes)
+    behind = behind_promise_at(order, stages)
+    if behind is not None:
+        red = behind if red is None else min(red, behind)
+        amber = red if amber is None else min(amber, red)
+    return amber, red
+
+
+def board_cutoff() -> datetime:
+    """Finished orders stay on the board while their last step may be undone."""
+    return timezone.now() - timedelta(seconds=settings.TRACKER_UNDO_SECONDS)
+
+
+def on_board(order: Order) -> bool:
+    """Open orders, whatever their stage (waiting for the customer too), and orders
+    completed within the undo window; the one rule behind board_filter()."""
+    if not order.is_finished:
+        return True
+    return order.state == Order.State.COMPLETED and can_undo(order)
+
+
+def board_filter() -> Q:
+    """on_board() as a query (completed orders: by the step's time, as can_undo)."""
+    open_states = [Order.State.ACTIVE, Order.State.DELAYED]
+    return Q(state__in=open_states) | Q(
+        state=Order.State.COMPLETED,
+        last_action__in=UNDOABLE_KINDS,
+        stage_since__gte=board_cutoff(),
+    )
 
 
 def undo_deadline(order: Order) -> datetime | None:
@@ -81,4 +142,5 @@ ASIDE_KINDS = (
     OrderEvent.Kind.PROMISED,
     OrderEvent.Kind.PROBLEM,
     OrderEvent.Kind.FEEDBACK,
+    OrderEvent.Kind.SEEN,
 )

@@ -73,7 +73,13 @@ def _stale_message(order: Order) -> str:
 
 
 def _record(
-    order: Order, kind: str, by: Actor, fields: list[str], text: str = "", public: bool = True
+    order: Order,
+    kind: str,
+    by: Actor,
+    fields: list[str],
+    text: str = "",
+    public: bool = True,
+    acknowledges: OrderEvent | None = None,
 ) -> Order:
     order.version += 1
     if kind not in rules.ASIDE_KINDS:
@@ -88,6 +94,7 @@ def _record(
         by_name=actor_name(by),
         text=text,
         public=public,
+        acknowledges=acknowledges,
     )
     # Messages and webhooks join the same transaction: they exist if and only if
     # the change does, once per change (orders.outbox sends them).
@@ -96,7 +103,7 @@ def _record(
     # After commit only, and robust: a dead channel layer never undoes a tap. The
     # order goes as written (a copy: callers keep theirs), so the broadcast need not
     # read it again; a later change broadcasts its own, and pages keep the highest version.
-    transaction.on_commit(partial(broadcast_order, order.pk, copy(order)), robust=True)
+    transaction.on_commit(partial(broadcast_order, order.pk, copy(order), kind), robust=True)
     return order
 
 
@@ -285,9 +292,7 @@ def add_note(*, order: Order, by: Actor, text: str, public: bool) -> Order:
     return _record(order, OrderEvent.Kind.NOTE, by, fields=[], text=text, public=public)
 
 
-def check_promise(
-    start: datetime | None, end: datetime | None, order: Order | None = None
-) -> None:
+def check_promise(start: datetime | None, end: datetime | None, order: Order | None = None) -> None:
     """A promise is a time or a window that has not passed yet; None for both: none."""
     if (start is None) != (end is None):
         raise ActionRefused(_("A promise needs both a start and an end."), order)
@@ -358,3 +363,23 @@ def leave_feedback(*, order: Order, rating: int, comment: str = "") -> Feedback:
     feedback.save()
     _record(order, OrderEvent.Kind.FEEDBACK, None, fields=[], text=f"{rating}/5", public=False)
     return feedback
+
+
+@transaction.atomic
+def acknowledge_alert(*, order: Order, by: Actor, version: int) -> Order:
+    """A staff member has seen a problem report or a low rating: it leaves every
+    tablet's alerts, and the history says who saw it."""
+    order = _lock(order, None)
+    alert = order.events.filter(
+        version=version, kind__in=[OrderEvent.Kind.PROBLEM, OrderEvent.Kind.FEEDBACK]
+    ).first()
+    if alert is None:
+        raise ActionRefused(
+            _("There is no such alert on order %(number)s.") % {"number": order.number}, order
+        )
+    if alert.acknowledgements.exists():
+        seen = alert.acknowledgements.first()
+        raise ActionRefused(
+            _("Already seen by %(who)s.") % {"who": seen.by_name or _("someone else")}, order
+        )
+    return _record(order, OrderEvent.Kind.SEEN, by, fields=[], public=False, acknowledges=alert)

@@ -1,12 +1,16 @@
 """The staff board: signed-in staff of a shop, touch-first, live across tablets."""
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -15,10 +19,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import services
+from . import rules, services
+from .board import board_context, digest, render_alerts, render_change
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
-from .live import board_context, take_board, with_card_html
-from .models import Order, Shop
+from .models import FORWARD_KINDS, Order, OrderEvent, Shop, Stage
 
 
 class StaffLoginView(LoginView):
@@ -54,31 +58,44 @@ def _board_page(
         return render(request, "orders/board.html", context, status=status)
 
 
-def _board_fragment(
-    request: HttpRequest,
-    shop: Shop,
-    note: str = "",
-    status: int = 200,
-    form_html: str = "",
-    just_read: tuple[dict, dict[str, str]] | None = None,
-) -> HttpResponse:
-    """For htmx: the board and an out-of-band message (the board too, after a form).
+def _flash(request: HttpRequest, note: str) -> str:
+    return render_to_string("orders/board.html#flash", {"note": note, "oob": True}, request=request)
 
-    `just_read`: the board as the change's broadcast just read and rendered it."""
-    context, rendered = just_read or (None, {})
-    with timezone.override(shop.timezone):
-        # The broadcast's HTML in this language is this answer's board, unless it
-        # goes out of band (after a form).
-        board = "" if form_html else rendered.get(get_language(), "")
-        board = board or render_to_string(
-            "orders/board.html#board",
-            {**with_card_html(context or board_context(shop)), "oob": bool(form_html)},
-            request=request,
+
+def _stages(order: Order) -> list[Stage]:
+    return list(Stage.objects.filter(workflow_id=order.workflow_id).order_by("position"))
+
+
+def _panel_context(order: Order, note: str = "", error: bool = False) -> dict:
+    """The order's panel: its state, its actions and its whole history (staff notes too)."""
+    return {
+        "order": order,
+        "events": order.events.select_related("stage").order_by("-version"),
+        "can_undo": rules.can_undo(order),
+        "stage_kinds": (*FORWARD_KINDS, OrderEvent.Kind.UNDONE),
+        "message": note,
+        "error": error,
+    }
+
+
+def _panel(request: HttpRequest, order: Order, note: str = "", error: bool = False) -> str:
+    return render_to_string(
+        "orders/_panel.html", _panel_context(order, note, error), request=request
+    )
+
+
+def _change_answer(
+    request: HttpRequest, order: Order, note: str, status: int, *, panel: bool = False
+) -> HttpResponse:
+    """For htmx: the order's tile where it belongs now, the message at the tile (or in
+    its panel, when the change came from there), and in the live region."""
+    error = status != 200
+    with timezone.override(order.shop.timezone):
+        change = render_change(
+            order, _stages(order), get_language(), message="" if panel else note, error=error
         )
-        flash = render_to_string(
-            "orders/board.html#flash", {"note": note, "oob": True}, request=request
-        )
-    return HttpResponse(form_html + board + flash, status=status)
+        body = _panel(request, order, note, error) if panel else ""
+        return HttpResponse(body + change + _flash(request, note), status=status)
 
 
 @login_required
@@ -99,12 +116,69 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def board_partial(request: HttpRequest, slug: str) -> HttpResponse:
-    """The board alone: resync after a socket gap, polling fallback."""
+    """The board alone: resync after a socket gap, polling fallback. With ?digest,
+    only the board's digest (a tablet checks that it has missed nothing)."""
     shop = _get_shop_for_staff(request, slug)
-    with timezone.override(shop.timezone):
-        response = render(request, "orders/board.html#board", board_context(shop))
+    if "digest" in request.GET:
+        response = HttpResponse(digest(shop), content_type="text/plain")
+    else:
+        with timezone.override(shop.timezone):
+            response = render(request, "orders/board.html#board", board_context(shop))
     response["Cache-Control"] = "no-store"
     return response
+
+
+HISTORY_PAGE = 50
+
+
+class HistoryFilter(forms.Form):
+    q = forms.CharField(required=False, max_length=80)
+    day = forms.DateField(required=False)
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest, slug: str) -> HttpResponse:
+    """Finished orders of this shop, newest first: by number or name, and by day."""
+    shop = _get_shop_for_staff(request, slug)
+    with timezone.override(shop.timezone):
+        form = HistoryFilter(request.GET)
+        orders = (
+            Order.objects.filter(
+                shop=shop, state__in=[Order.State.COMPLETED, Order.State.CANCELLED]
+            )
+            .select_related("stage")
+            .order_by("-updated_at", "-pk")
+        )
+        if form.is_valid():
+            q, day = form.cleaned_data["q"].strip(), form.cleaned_data["day"]
+            if q:
+                orders = orders.filter(Q(number__icontains=q) | Q(customer_name__icontains=q))
+            if day:
+                start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+                orders = orders.filter(
+                    updated_at__gte=start, updated_at__lt=start + timedelta(days=1)
+                )
+        else:
+            orders = orders.none()
+        page = Paginator(orders, HISTORY_PAGE).get_page(request.GET.get("page"))
+        query = urlencode({k: v for k, v in request.GET.items() if k in ("q", "day") and v})
+        return render(
+            request,
+            "orders/history.html",
+            {"shop": shop, "form": form, "page": page, "query": query},
+        )
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One order's panel (htmx, into the board's dialog) or page: actions and history."""
+    order = _get_order_for_staff(request, pk)
+    with timezone.override(order.shop.timezone):
+        if request.htmx:
+            return HttpResponse(_panel(request, order))
+        return render(request, "orders/order.html", _panel_context(order))
 
 
 @login_required
@@ -120,7 +194,7 @@ def order_create(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             note = _("Order %(number)s created.") % {"number": order.number}
             if request.htmx:
-                return _form_fragment(request, shop, OrderCreateForm(shop), note)
+                return _form_fragment(request, shop, OrderCreateForm(shop), note, order=order)
             messages.success(request, note)
             return redirect("orders:shop_board", slug=shop.slug)
     if request.htmx:
@@ -129,12 +203,22 @@ def order_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _form_fragment(
-    request: HttpRequest, shop: Shop, form: OrderCreateForm, note: str, status: int = 200
+    request: HttpRequest,
+    shop: Shop,
+    form: OrderCreateForm,
+    note: str,
+    status: int = 200,
+    order: Order | None = None,
 ) -> HttpResponse:
-    form_html = render_to_string(
+    """The form again (empty after a success, with its errors after none), the new
+    order's tile, and the message."""
+    html = render_to_string(
         "orders/board.html#new-order", {"form": form, "shop": shop}, request=request
     )
-    return _board_fragment(request, shop, note, status, form_html=form_html)
+    if order is not None:
+        with timezone.override(shop.timezone):
+            html += render_change(order, _stages(order), get_language(), message=note)
+    return HttpResponse(html + _flash(request, note), status=status)
 
 
 def _problem(form: forms.Form) -> str:
@@ -170,9 +254,11 @@ def _act(
                 note, status = done % {"number": order.number, "stage": order.stage.name}, 200
             except services.ActionRefused as refused:
                 note, status = refused.message, 409
+                order = refused.order or order  # as it is now, for the answer
     if request.htmx:
-        read = take_board(order.shop_id) if status == 200 else None
-        return _board_fragment(request, order.shop, note, status, just_read=read)
+        return _change_answer(
+            request, order, note, status, panel=request.htmx.target == "panel-body"
+        )
     if status == 200:
         messages.success(request, note)
         return redirect("orders:shop_board", slug=order.shop.slug)
@@ -230,3 +316,23 @@ def order_promise(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request, pk, PromiseForm, services.set_promise, _("Promise for order %(number)s saved.")
     )
+
+
+@login_required
+@require_POST
+def alert_seen(request: HttpRequest, pk: int, version: int) -> HttpResponse:
+    order = _get_order_for_staff(request, pk)
+    try:
+        order = services.acknowledge_alert(order=order, by=request.user, version=version)
+        note, status = (
+            _("Alert on order %(number)s marked as seen.") % {"number": order.number},
+            200,
+        )
+    except services.ActionRefused as refused:
+        note, status = refused.message, 409
+    if request.htmx:
+        with timezone.override(order.shop.timezone):
+            alerts = render_alerts(order.shop, get_language())
+        return HttpResponse(alerts + _flash(request, note), status=status)
+    (messages.success if status == 200 else messages.error)(request, note)
+    return redirect("orders:shop_board", slug=order.shop.slug)

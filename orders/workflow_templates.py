@@ -1,7 +1,9 @@
 """Built-in workflows a shop starts from, in Russian and English.
 
 Each stage: (name_ru, name_en, text_ru, text_en, expected minutes); "milestones" are the
-positions the customer gets a message about ("out for delivery", "ready for pickup").
+positions the customer gets a message about ("out for delivery", "ready for pickup"),
+"waiting" those where the shop waits for the customer to come (the order stays on
+the board until it is handed over, and the rating is asked only after that).
 A shop gets its own editable copy with install_template(); the template itself never
 changes a shop.
 """
@@ -49,6 +51,7 @@ TEMPLATES: dict[str, dict] = {
     },
     "cafe": {
         "milestones": (3,),
+        "waiting": (3,),
         "name_ru": "Кафе: с собой",
         "name_en": "Café pickup",
         "stages": [
@@ -107,6 +110,7 @@ TEMPLATES: dict[str, dict] = {
     },
     "drycleaning": {
         "milestones": (4,),
+        "waiting": (4,),
         "name_ru": "Химчистка",
         "name_en": "Dry cleaning",
         "aftercare_ru": "Снимите плёнку дома: ткань должна дышать. Храните вещи на плечиках. "
@@ -136,10 +140,12 @@ TEMPLATES: dict[str, dict] = {
                 "Ready: pick up during opening hours.",
                 0,
             ),
+            ("Выдано", "Handed over", "Спасибо, что выбрали нас!", "Thank you for choosing us!", 0),
         ],
     },
     "carrepair": {
         "milestones": (5,),
+        "waiting": (5,),
         "name_ru": "Автосервис",
         "name_en": "Car repair",
         "aftercare_ru": "Первые 200 км избегайте резких торможений. На работы действует гарантия "
@@ -182,6 +188,7 @@ TEMPLATES: dict[str, dict] = {
                 "Your car is ready for pickup.",
                 0,
             ),
+            ("Выдан", "Handed over", "Счастливого пути!", "Have a good trip!", 0),
         ],
     },
     "salon": {
@@ -239,6 +246,7 @@ def install_template(shop: Shop, key: str) -> Workflow:
                 text_en=text_en,
                 expected_minutes=minutes,
                 notify=position in template["milestones"],
+                waits_for_customer=position in template.get("waiting", ()),
             )
             for position, (name_ru, name_en, text_ru, text_en, minutes) in enumerate(
                 template["stages"], start=1
@@ -268,6 +276,7 @@ def copy_workflow(workflow: Workflow, new_key: str) -> Workflow:
             text_en=s.text_en,
             expected_minutes=s.expected_minutes,
             notify=s.notify,
+            waits_for_customer=s.waits_for_customer,
         )
         for s in workflow.stages.all()
     )

@@ -125,7 +125,7 @@ def test_the_board_flags_orders_behind_their_promise(
     # The promise has passed and the order is not ready.
     Order.objects.filter(pk=order.pk).update(promise_end=timezone.now() - timedelta(minutes=1))
     html = staff_client.get(reverse("orders:shop_board", args=["pizzeria"])).content.decode()
-    assert "card-late" in html and "Behind its promise" in html
+    assert "tile tile-red" in html and "Behind its promise" in html
 
 
 # --- delays ----------------------------------------------------------------------------
@@ -235,8 +235,11 @@ def test_a_staff_only_note_never_reaches_a_public_page(
     for url in (f"/t/{order.token}/", f"/t/{order.token}/progress/"):
         for lang in ("en", "ru"):
             assert SECRET not in client.get(url, HTTP_ACCEPT_LANGUAGE=lang).content.decode()
-    board = staff_client.get(reverse("orders:shop_board", args=["pizzeria"])).content.decode()
-    assert SECRET in board and "staff only" in board
+    # Staff read every note in the order's panel, the staff-only one too, also after a
+    # public note (the old cards showed only the newest).
+    post(staff_client, "orders:note", order, {"text": "Out soon", "public": "1"})
+    panel = staff_client.get(reverse("orders:order", args=[order.pk])).content.decode()
+    assert SECRET in panel and "staff only" in panel and "Out soon" in panel
 
 
 @pytest.mark.django_db(transaction=True)

@@ -163,10 +163,16 @@ def test_every_staff_form_field_answers_hostile_input_clearly_and_shows_it_escap
                     )
                     valid_forms = dict(staff_forms(order))
                     url = next(u for u in valid_forms if u.endswith("/cancel/"))
-    # Whatever was stored is shown escaped: on the board, and on every tracker and embed.
+    # Whatever was stored is shown escaped: on the board, in the order's panel, and on
+    # every tracker and embed.
     board = staff_client.get(f"/staff/{order.shop.slug}/").content.decode()
     assert_escaped(board, "the board")
-    assert "&lt;script&gt;alert(" in board  # it was stored, and shown as text
+    panels = ""
+    for stored in Order.objects.filter(shop=order.shop):
+        panel = staff_client.get(f"/staff/orders/{stored.pk}/").content.decode()
+        assert_escaped(panel, f"the panel of {stored.number}")
+        panels += panel
+    assert "&lt;script&gt;alert(" in panels  # it was stored, and shown as text
     for stored in Order.objects.all():
         for page in (
             f"/t/{stored.token}/",

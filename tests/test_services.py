@@ -6,7 +6,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.utils import timezone, translation
 
-from orders import live, rules, services
+from orders import board, rules, services
+from orders.board import lane_key
 from orders.live import board_group, order_group
 from orders.models import Order
 
@@ -94,7 +95,9 @@ async def test_advance_broadcasts_to_watchers_and_the_board_after_commit(
     await database_sync_to_async(services.advance_order)(order=order, by=staff, expected_version=1)
     pushed = (await asyncio.wait_for(layer.receive(watcher), 5))["html"]
     assert 'data-version="2"' in pushed and 'aria-valuetext="Preparing"' in pushed
-    assert "Preparing" in (await asyncio.wait_for(layer.receive(board), 5))["html"]
+    tile = (await asyncio.wait_for(layer.receive(board), 5))["html"]
+    assert f'hx-swap-oob="beforeend:#tiles-{lane_key("Preparing")}"' in tile
+    assert 'data-version="2"' in tile
     await layer.group_discard(order_group(order.token, "en"), watcher)
     await layer.group_discard(board_group(order.shop_id, "en"), board)
 
@@ -167,8 +170,8 @@ def test_the_board_offers_undo_exactly_when_the_service_allows_it(
     order: Order, staff, settings
 ) -> None:
     def board_offers() -> bool:
-        (card,) = live.board_context(order.shop)["active"]
-        return card["can_undo"]
+        (card,) = [c for lane in board.board_context(order.shop)["lanes"] for c in lane.tiles]
+        return card["undo_until_ms"] is not None
 
     assert not board_offers()  # nothing to undo yet
     order = services.advance_order(order=order, by=staff, expected_version=1)

@@ -2,14 +2,10 @@
 is seen at once."""
 
 import importlib
-import time
-from datetime import timedelta
 
 import pytest
 from django.template import engines
 from django.test import Client
-from django.test.signals import template_rendered
-from django.utils import timezone
 
 from orders import services
 from orders.live import (
@@ -17,7 +13,6 @@ from orders.live import (
     HOT_TEMPLATES,
     progress_for_token,
     progress_for_tokens,
-    render_board,
     warm_templates,
 )
 from orders.models import Order
@@ -63,46 +58,6 @@ def test_an_unknown_token_has_no_snapshot(db: None) -> None:
     assert progress_for_token("x" * 24, "en") is None
 
 
-def test_a_board_re_renders_no_card_whose_shown_text_is_unchanged(
-    order: Order, staff: object, shop: object
-) -> None:
-    # The current stage overran long ago: its estimate is "now + the later stages",
-    # a moment that moves with the clock, but the card shows it to the minute.
-    Order.objects.filter(pk=order.pk).update(stage_since=timezone.now() - timedelta(hours=3))
-    rendered: list[str] = []
-
-    def count(sender: object, template: object, **kwargs: object) -> None:
-        rendered.append(template.name)
-
-    template_rendered.connect(count)
-    try:
-        for _attempt in range(2):  # a render that straddles a minute is redone once
-            minute = int(time.time() // 60)
-            rendered.clear()
-            first = render_board(shop, "en")
-            cards_first = rendered.count("orders/_card.html")
-            render_board(shop, "en")
-            if int(time.time() // 60) == minute:
-                break
-    finally:
-        template_rendered.disconnect(count)
-    assert "ETA" in first
-    # Cold: at least this order's card; warm: none (the cache key once held the
-    # estimate to the microsecond, so an overdue order's card never hit).
-    assert cards_first >= 1
-    assert rendered.count("orders/_card.html") == cards_first
-
-    # Its next change is on the board at once.
-    moved = services.advance_order(order=order, by=staff, expected_version=order.version)
-    after = render_board(shop, "en")
-    assert f'name="version" value="{moved.version}"' in after
-    assert f'name="version" value="{order.version}"' not in after
-    # So is an admin edit, which moves no version.
-    moved.customer_name = "Zinaida"
-    moved.save()
-    assert "Zinaida" in render_board(shop, "en")
-
-
 def test_the_tracking_page_shows_the_pushed_fragment_and_an_unchanged_order_costs_one_query(
     order: Order, staff: object, client: Client, django_assert_num_queries
 ) -> None:
@@ -134,19 +89,23 @@ def test_a_server_process_parses_its_hot_templates_before_the_first_request() ->
     # The ASGI application (what Daphne serves) warms them when it is imported.
     cached.reset()
     importlib.reload(importlib.import_module("tracker.asgi"))
-    assert "orders/_card.html" in cached.get_template_cache
+    assert "orders/_tile.html" in cached.get_template_cache
 
 
-# Committed for real: the broadcast runs when the tap's transaction commits, as in
-# production, before the view answers.
-@pytest.mark.django_db(transaction=True)
-def test_a_tap_reads_and_renders_its_board_once_per_language_and_pushes_what_it_answers(
-    order: Order, staff_client: Client, django_assert_max_num_queries, monkeypatch
-) -> None:
-    from orders import live, views_staff
+def _open_orders(shop: object, workflow: object, staff: object, count: int) -> None:
+    for n in range(count):
+        other = services.create_order(
+            shop=shop, workflow=workflow, number=f"B{n}", customer_name="Ivan", by=staff
+        )
+        for _step in range(n % 3):
+            other = services.advance_order(order=other, by=staff, expected_version=other.version)
 
-    # What the broadcast hands the channel layer, recorded on its way there (the
-    # Redis layer allows no sync test-side subscriber; the sockets' tests cover delivery).
+
+def _pushed_to_board(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """What broadcasts hand the channel layer, recorded on its way there (the Redis
+    layer allows no sync test-side subscriber; the sockets' tests cover delivery)."""
+    from orders import live
+
     pushed: dict[str, str] = {}
 
     async def recorded(messages: list[tuple[str, str]], _real=live._send_all) -> None:
@@ -154,48 +113,72 @@ def test_a_tap_reads_and_renders_its_board_once_per_language_and_pushes_what_it_
         await _real(messages)
 
     monkeypatch.setattr(live, "_send_all", recorded)
-    # Partials send no template_rendered signal: count the real renders where they start.
-    rendered: list[str] = []
-    for module in (live, views_staff):
-
-        def counted(name: str, *args: object, _real=module.render_to_string, **kwargs: object):
-            rendered.append(name)
-            return _real(name, *args, **kwargs)
-
-        monkeypatch.setattr(module, "render_to_string", counted)
-
-    # The session and user, the order, the write (lock, read, next stages, update,
-    # event, webhooks) and the broadcast's one read of the board and of the progress.
-    with django_assert_max_num_queries(18):
-        answer = staff_client.post(
-            f"/staff/orders/{order.pk}/advance/", {"version": order.version}, HTTP_HX_REQUEST="true"
-        )
-    assert answer.status_code == 200
-    board = pushed[live.board_group(order.shop_id, "en")]
-    # The tablet gets the very board its shop's other tablets were pushed...
-    assert board in answer.content.decode()
-    assert f'name="version" value="{order.version + 1}"' in board
-    # ...rendered once per language by the broadcast, not a third time for the answer.
-    assert rendered.count("orders/board.html#board") == 2
+    return pushed
 
 
-def test_a_board_costs_five_queries_whatever_its_size_and_reads_only_what_it_shows(
+# Committed for real: the broadcast runs when the tap's transaction commits, as in
+# production, before the view answers.
+@pytest.mark.django_db(transaction=True)
+def test_a_tap_pushes_its_one_tile_and_answers_with_it_whatever_the_boards_size(
+    order: Order, staff: object, staff_client: Client, monkeypatch, django_assert_max_num_queries
+) -> None:
+    from orders import live
+
+    pushed = _pushed_to_board(monkeypatch)
+    sizes = []
+    for extra in (0, 120):
+        _open_orders(order.shop, order.workflow, staff, extra) if extra else None
+        order.refresh_from_db()
+        # The session and user, the order, the write (lock, read, next stages, update,
+        # event, webhooks) and the broadcast's reads of the stages and the progress.
+        with django_assert_max_num_queries(20):
+            answer = staff_client.post(
+                f"/staff/orders/{order.pk}/advance/",
+                {"version": order.version},
+                HTTP_HX_REQUEST="true",
+                HTTP_ACCEPT_LANGUAGE="en",
+            )
+        assert answer.status_code == 200
+        tile = pushed[live.board_group(order.shop_id, "en")]
+        # One tile, out of band: it leaves its place and lands in its lane.
+        assert tile.startswith(f'<div id="order-{order.pk}" data-version="{order.version + 1}"')
+        assert tile.count('<li class="tile') == 1 and 'hx-swap-oob="beforeend:#tiles-' in tile
+        # The tablet that tapped gets the same tile, with what happened said at it.
+        assert f'id="order-{order.pk}"' in answer.content.decode()
+        assert "tile-msg" in answer.content.decode()
+        sizes.append(len(tile))
+    # The push does not grow with the board (the stage names differ a little).
+    assert abs(sizes[1] - sizes[0]) < 100, sizes
+
+
+def test_a_board_costs_four_queries_whatever_its_size(
     order: Order, staff: object, shop: object, django_assert_num_queries
 ) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    from orders.board import render_board
 
-    for n in range(12):  # orders at different stages, with notes and a customer's problem
-        other = services.create_order(
-            shop=shop, workflow=order.workflow, number=f"B{n}", customer_name="Ivan", by=staff
-        )
-        for _step in range(n % 3):
-            other = services.advance_order(order=other, by=staff, expected_version=other.version)
-        services.add_note(order=other, by=staff, text=f"note {n}", public=bool(n % 2))
+    _open_orders(shop, order.workflow, staff, 12)
     services.report_problem(order=order, text="The door code is 12")
-    # Orders, their notes, the shop's stages, problems, low ratings: no query per card.
-    with CaptureQueriesContext(connection) as board, django_assert_num_queries(5):
-        html = render_board(shop, "en")
-    assert "note 11" in html and "The door code is 12" in html and "Preparing" in html
-    # Stages are read once for the shop, not joined into the orders again.
-    assert sum('"orders_stage"' in q["sql"] for q in board.captured_queries) == 1
+    # The shop's stages and workflows, its board's orders, and its alerts: no query per tile.
+    with django_assert_num_queries(4):
+        html = "".join(render_board(shop, "en"))
+    assert html.count('<li class="tile') == 13
+    assert "The door code is 12" in html and "Preparing" in html
+
+
+def test_a_board_of_a_thousand_orders_is_sent_in_messages_under_the_frame_limit(
+    order: Order, staff: object, shop: object
+) -> None:
+    from orders.board import render_board
+
+    workflow = order.workflow
+    first = order.stage
+    Order.objects.bulk_create(
+        Order(
+            shop=shop, workflow=workflow, number=f"N{n}", customer_name="Ivan Petrov", stage=first
+        )
+        for n in range(1000)
+    )
+    messages = render_board(shop, "ru")
+    assert len(messages) > 1
+    assert all(len(m.encode()) < 1024 * 1024 for m in messages)
+    assert sum(m.count('<li class="tile') for m in messages) == 1001

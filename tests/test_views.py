@@ -4,6 +4,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from orders import services
 from orders.models import Order
@@ -149,7 +150,7 @@ def test_board_shows_active_orders_with_named_advance_buttons(
 ) -> None:
     html = staff_client.get(reverse("orders:shop_board", args=["pizzeria"])).content.decode()
     assert 'aria-label="Advance order 1042 to Preparing"' in html
-    assert "Maria Ivanova" in html
+    assert '<span class="tile-name">Maria</span>' in html  # the first name only
     assert 'ws-connect="/ws/staff/pizzeria/' in html
 
 
@@ -182,7 +183,10 @@ def test_a_stale_tap_gets_409_with_who_moved_it_and_a_fresh_board(
     assert response.status_code == 409
     html = response.content.decode()
     assert "already moved to “Preparing” by Boris" in html
-    assert "Advance order 1042 to Baking" in html  # the refreshed card
+    assert "Advance order 1042 to Baking" in html  # the refreshed tile
+    # Said at the tile that was tapped, not only at the top of the page.
+    tile = html[html.index('<li class="tile') : html.index("</li>")]
+    assert '<p class="tile-msg tile-msg-error">Order 1042 was already moved' in tile
     order.refresh_from_db()
     assert order.version == 2
 
@@ -212,7 +216,18 @@ def test_actions_refuse_get(staff_client: Client, order: Order, name: str) -> No
     assert staff_client.get(reverse(name, args=[order.pk])).status_code == 405
 
 
-@pytest.mark.parametrize("name", ["orders:advance", "orders:undo", "orders:cancel"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "orders:advance",
+        "orders:undo",
+        "orders:cancel",
+        "orders:delay",
+        "orders:resume",
+        "orders:note",
+        "orders:promise",
+    ],
+)
 def test_staff_of_another_shop_get_404_on_every_action(
     stranger_client: Client, order: Order, name: str
 ) -> None:
@@ -222,9 +237,26 @@ def test_staff_of_another_shop_get_404_on_every_action(
     assert order.version == 1
 
 
+def test_staff_of_another_shop_get_404_for_an_orders_panel_and_its_alerts(
+    stranger_client: Client, order: Order
+) -> None:
+    problem = services.report_problem(order=order, text="Cold pizza")
+    assert stranger_client.get(reverse("orders:order", args=[order.pk])).status_code == 404
+    seen = reverse("orders:seen", args=[order.pk, problem.version])
+    assert stranger_client.post(seen).status_code == 404
+    order.refresh_from_db()
+    assert order.version == problem.version  # nothing was marked seen
+
+
 def test_staff_of_another_shop_get_404_for_its_board(stranger_client: Client, shop) -> None:
-    for name in ("orders:shop_board", "orders:board_partial"):
+    for name in ("orders:shop_board", "orders:board_partial", "orders:history"):
         assert stranger_client.get(reverse(name, args=[shop.slug])).status_code == 404
+    assert (
+        stranger_client.get(
+            reverse("orders:board_partial", args=[shop.slug]) + "?digest=1"
+        ).status_code
+        == 404
+    )
     response = stranger_client.post(
         reverse("orders:create", args=[shop.slug]), {"number": "9", "customer_name": "X"}
     )
@@ -355,3 +387,45 @@ def test_the_pages_poll_at_the_configured_interval(
         staff_client.get(reverse("orders:shop_board", args=["pizzeria"])).content.decode(),
     ):
         assert 'data-poll-seconds="7"' in html
+
+
+def test_history_lists_finished_orders_by_number_name_and_day(
+    staff_client: Client, order: Order, staff
+) -> None:
+    services.cancel_order(order=order, by=staff, expected_version=1, reason="Closed early")
+    other = services.create_order(
+        shop=order.shop, workflow=order.workflow, number="77", customer_name="Zoya", by=staff
+    )
+    for _ in range(4):
+        other = services.advance_order(order=other, by=staff, expected_version=other.version)
+    url = reverse("orders:history", args=[order.shop.slug])
+    html = staff_client.get(url).content.decode()
+    assert "#1042" in html and "#77" in html and "Cancelled" in html
+    found = staff_client.get(url, {"q": "zoy"}).content.decode()
+    assert "#77" in found and "#1042" not in found
+    today = timezone.localdate().isoformat()
+    assert "#1042" in staff_client.get(url, {"day": today}).content.decode()
+    assert "#1042" not in staff_client.get(url, {"day": "2020-01-01"}).content.decode()
+    bad = staff_client.get(url, {"day": "not-a-day", "page": "x"})
+    assert bad.status_code == 200 and "Enter a valid date." in bad.content.decode()
+    # Its timeline opens from there, staff-only notes included.
+    assert staff_client.get(reverse("orders:order", args=[order.pk])).status_code == 200
+
+
+def test_marking_an_alert_seen_clears_it_and_says_who_saw_it(
+    staff_client: Client, order: Order
+) -> None:
+    problem = services.report_problem(order=order, text="Cold pizza")
+    board = reverse("orders:shop_board", args=[order.shop.slug])
+    assert "Cold pizza" in staff_client.get(board).content.decode()
+    seen = reverse("orders:seen", args=[order.pk, problem.version])
+    answer = staff_client.post(seen, **HX)
+    assert answer.status_code == 200 and "Cold pizza" not in answer.content.decode()
+    assert "Cold pizza" not in staff_client.get(board).content.decode()
+    event = order.events.get(kind="seen")
+    assert event.acknowledges.version == problem.version and event.by_name == "Anna"
+    again = staff_client.post(seen, **HX)
+    assert again.status_code == 409 and "Already seen by Anna" in again.content.decode()
+    assert (
+        staff_client.post(reverse("orders:seen", args=[order.pk, 1]), **HX).status_code == 409
+    )  # the creation is no alert

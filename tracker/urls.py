@@ -8,6 +8,7 @@ from api.views import api
 
 from .views import healthz
 
+
 def favicon(request: HttpRequest) -> HttpResponse:
     # Browsers ask for /favicon.ico whatever the page links; the icon is a static file.
     return HttpResponseRedirect(static("favicon.svg"))

@@ -19,9 +19,11 @@
     return v === null ? -1 : Number(v);
   }
 
-  // A pushed or fetched fragment replaces ours only if it is newer.
+  // A pushed or fetched fragment replaces ours only if it is newer. One without an
+  // id adds to the page (the rest of a board sent in parts) and always goes in.
   function isNewer(incoming) {
-    if (!incoming || !incoming.id) return false;
+    if (!incoming) return false;
+    if (!incoming.id) return true;
     return order(incoming) > order(document.getElementById(incoming.id));
   }
 
@@ -61,6 +63,11 @@
 
   function swapKeeping(html) {
     var el = parse(html);
+    if (el.hasAttribute("hx-swap-oob")) {
+      // Out-of-band parts (a board's tile): each finds its own place.
+      htmx.swap(document.body, html, { swapStyle: "none" });
+      return el.id ? document.getElementById(el.id) : null;
+    }
     var current = document.getElementById(el.id);
     var state = remember(current);
     htmx.swap(current, html, { swapStyle: "outerHTML" });
@@ -189,6 +196,7 @@
     }, pollMs);
     setInterval(function () { if (!open) show(down()); }, 15000);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) resync(); });
+    root.addEventListener("tracker:resync", resync); // the board found it missed a change
     window.addEventListener("online", function () { resync(); if (!open) reconnect(); });
     window.addEventListener("offline", function () { show("offline"); });
   }

@@ -200,18 +200,25 @@ def staff_page(
     locale: str = "en-US",
     deaf: bool = False,
     bypass_csp: bool = False,
+    height: int = 900,
+    user: str = "demo",
+    clock: bool = False,
 ) -> object:
+    """A signed-in tablet on `user`'s shop board. `clock`: the page's clock is
+    Playwright's, to be moved by the test (page.clock) instead of waited for."""
     context = browser.new_context(
-        viewport={"width": width, "height": 900}, locale=locale, bypass_csp=bypass_csp
+        viewport={"width": width, "height": height}, locale=locale, bypass_csp=bypass_csp
     )
     if deaf:
         context.route_web_socket("**/ws/**", lambda ws: None)
     page = context.new_page()
+    if clock:
+        page.clock.install()
     page.goto(server.url + "/staff/login/")
-    page.fill("#id_username", "demo")
-    page.fill("#id_password", "demo")
+    page.fill("#id_username", user)
+    page.fill("#id_password", user)
     page.click("button[type=submit], form.login button")
-    page.wait_for_url("**/staff/demo/")
+    page.wait_for_url("**/staff/*/")
     return page
 
 
