@@ -265,6 +265,38 @@ async def test_staff_socket_sends_the_board_and_pushes_changes(
     await ws.disconnect()
 
 
+async def test_a_board_of_a_thousand_orders_connects_in_parts_and_a_tap_pushes_one_tile(
+    order: Order, staff: object, staff_cookie: str
+) -> None:
+    def open_many() -> None:
+        Order.objects.bulk_create(
+            Order(
+                shop=order.shop,
+                workflow=order.workflow,
+                number=f"K{n}",
+                customer_name="Ivan Petrov",
+                stage=order.stage,
+            )
+            for n in range(1000)
+        )
+
+    await database_sync_to_async(open_many)()
+    ws = staff_socket(staff_cookie)
+    connected, _ = await ws.connect()
+    assert connected
+    parts, tiles = [], 0
+    while tiles < 1001:  # bounded: each part brings tiles, or the receive times out
+        part = await ws.receive_from(timeout=10)
+        parts.append(part)
+        tiles += part.count('<li class="tile')
+    assert tiles == 1001 and len(parts) > 1
+    assert max(len(p.encode()) for p in parts) < 1024 * 1024  # Daphne's frame limit
+    await advance(order, staff)
+    pushed = await ws.receive_from(timeout=5)
+    assert pushed.count('<li class="tile') == 1 and len(pushed.encode()) < 4096
+    await ws.disconnect()
+
+
 async def test_staff_socket_hears_new_orders_of_its_shop_only(
     order: Order, staff: object, staff_cookie: str, other_shop: object, stranger: object
 ) -> None:

@@ -117,7 +117,9 @@
       show(open ? "live" : down());
     }
 
-    function resync() {
+    // `fresh`: the same version is taken too (an estimate that has passed is
+    // recalculated by the server without a change of the order).
+    function resync(fresh) {
       var url = root.dataset.resyncUrl;
       if (!url) return;
       fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" }, cache: "no-store" })
@@ -125,7 +127,8 @@
         .then(function (html) {
           var el = parse(html);
           polling = !open;
-          if (isNewer(el)) {
+          var current = el && el.id ? document.getElementById(el.id) : null;
+          if (isNewer(el) || (fresh === true && current && order(el) >= order(current))) {
             updated(swapKeeping(html));
           } else {
             lastUpdate = Date.now();
@@ -195,6 +198,17 @@
       if (!open && !document.hidden) resync();
     }, pollMs);
     setInterval(function () { if (!open) show(down()); }, 15000);
+    // An estimate never silently slides into the past: once it has passed, ask for
+    // the honest one (the stage overran, so it is now later), at most once a minute.
+    var askedEta = 0;
+    setInterval(function () {
+      var p = document.getElementById("progress");
+      var eta = p && Number(p.dataset.eta || 0) * 1000;
+      if (eta && Date.now() > eta && Date.now() - askedEta > 60000 && !document.hidden) {
+        askedEta = Date.now();
+        resync(true);
+      }
+    }, 5000);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) resync(); });
     root.addEventListener("tracker:resync", resync); // the board found it missed a change
     window.addEventListener("online", function () { resync(); if (!open) reconnect(); });

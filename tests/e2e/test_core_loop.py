@@ -129,6 +129,17 @@ def test_the_page_reconnects_after_a_clean_close_and_resyncs(browser, server) ->
     customer.context.close()
 
 
+def test_an_estimate_that_has_passed_is_asked_for_again(browser, server) -> None:
+    url = server.new_order("E2E-ETA")
+    customer = customer_page(browser, url, clock=True)
+    wait_live(customer)
+    eta = int(customer.locator("#progress").get_attribute("data-eta")) * 1000
+    with customer.expect_request("**/progress/**", timeout=LIVE) as asked:
+        customer.clock.fast_forward(eta - customer.evaluate("Date.now()") + 10_000)
+    assert asked.value.url.endswith("/progress/?lang=en")
+    customer.context.close()
+
+
 def test_the_page_polls_when_the_socket_cannot_connect(browser, polling_server) -> None:
     url = polling_server.new_order("E2E-7")
     customer = customer_page(browser, url, on_socket=lambda ws: ws.close())

@@ -223,7 +223,12 @@ def staff_page(
 
 
 def customer_page(
-    browser: object, url: str, width: int = 390, locale: str = "en-US", on_socket: object = None
+    browser: object,
+    url: str,
+    width: int = 390,
+    locale: str = "en-US",
+    on_socket: object = None,
+    clock: bool = False,
 ) -> object:
     context = browser.new_context(
         viewport={"width": width, "height": 844}, locale=locale, is_mobile=True, has_touch=True
@@ -231,6 +236,8 @@ def customer_page(
     if on_socket is not None:
         context.route_web_socket("**/ws/**", on_socket)
     page = context.new_page()
+    if clock:
+        page.clock.install()
     page.goto(url)
     return page
 
