@@ -8,19 +8,28 @@ import contextlib
 import logging
 from urllib.parse import parse_qs
 
+from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.db import DatabaseError
+from django.utils import timezone
 
-from tracker.closecodes import CLOSE_POLICY_VIOLATION, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER
+from tracker.closecodes import (
+    CLOSE_ACCESS_ENDED,
+    CLOSE_POLICY_VIOLATION,
+    CLOSE_SERVICE_RESTART,
+    CLOSE_TRY_AGAIN_LATER,
+)
 
 from . import layerwatch
 from .board import render_board
 from .live import LANGS, board_group, order_group, progress_for_tokens
-from .models import Shop
+from .models import Membership, Shop
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +189,38 @@ def _shop_of_member(user, slug: str) -> Shop | None:  # noqa: ANN001
     return Shop.objects.filter(slug=slug, memberships__user=user).first()
 
 
+def _still_allowed(user_pk: int, shop_pk: int, session_key: str | None) -> bool:
+    """The socket's user is still active, still a member of the shop, and still signed
+    in with the session the socket was opened with."""
+    signed_in = Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now())
+    return (
+        signed_in.exists()
+        and Membership.objects.filter(
+            user_id=user_pk, shop_id=shop_pk, user__is_active=True
+        ).exists()
+    )
+
+
+def access_group(user_pk: int) -> str:
+    return f"staff-user.{user_pk}"
+
+
+def end_staff_sockets(user_pk: int) -> None:
+    """Close every open board socket of this user, on every process."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            access_group(user_pk), {"type": "access.ended"}
+        )
+    except Exception:  # the periodic re-check closes them if the layer is down
+        log.exception("could not reach the board sockets of user %s", user_pk)
+
+
 class StaffBoardConsumer(_PushConsumer):
-    """Signed-in staff of this shop only; anyone else is refused at the handshake."""
+    """Signed-in staff of this shop only; anyone else is refused at the handshake. The
+    socket closes when that ends: at once on sign-out, and within a re-check period
+    after a removal from the shop, a deactivation or an expired session."""
+
+    _recheck: asyncio.Task | None = None
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -190,9 +229,45 @@ class StaffBoardConsumer(_PushConsumer):
         if shop is None:
             await self.close()
             return
-        await self._subscribe_then_snapshot(
+        user_pk = self.scope["user"].pk
+        await self.channel_layer.group_add(access_group(user_pk), self.channel_name)
+        accepted = await self._subscribe_then_snapshot(
             board_group(shop.pk, lang), lambda: database_sync_to_async(render_board)(shop, lang)
         )
+        if accepted:
+            session_key = self.scope["session"].session_key
+            self._recheck = asyncio.ensure_future(
+                self._recheck_access(user_pk, shop.pk, session_key)
+            )
+        else:
+            await self.channel_layer.group_discard(access_group(user_pk), self.channel_name)
+
+    async def _recheck_access(self, user_pk: int, shop_pk: int, session_key: str | None) -> None:
+        check = database_sync_to_async(_still_allowed)
+        while True:  # ends with the socket: disconnect() cancels it
+            await asyncio.sleep(settings.TRACKER_STAFF_RECHECK_SECONDS)
+            with contextlib.suppress(DatabaseError):  # an outage is not a revocation
+                if not await check(user_pk, shop_pk, session_key):
+                    await self.access_ended({})
+                    return
+
+    async def access_ended(self, event: dict) -> None:
+        # Leave the shop's group first: not one more push, even before the client
+        # has answered the close.
+        if self.group is not None:
+            with contextlib.suppress(*layerwatch.LAYER_ERRORS):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = None
+        await self.close(code=CLOSE_ACCESS_ENDED)
+
+    async def disconnect(self, code: int) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            with contextlib.suppress(*layerwatch.LAYER_ERRORS):
+                await self.channel_layer.group_discard(access_group(user.pk), self.channel_name)
+        await super().disconnect(code)
 
 
 class RefuseConsumer(AsyncWebsocketConsumer):

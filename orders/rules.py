@@ -124,9 +124,16 @@ def feedback_editable_until(feedback: Feedback) -> datetime:
     return feedback.created_at + timedelta(seconds=settings.TRACKER_FEEDBACK_EDIT_SECONDS)
 
 
-def feedback_editable(feedback: Feedback | None) -> bool:
-    """May the customer (still) rate: no rating yet, or one given a short while ago."""
-    return feedback is None or timezone.now() <= feedback_editable_until(feedback)
+# How many times a customer may change a rating once given (within the window).
+FEEDBACK_CHANGES = 3
+
+
+def feedback_editable(feedback: Feedback | None, changes: int = 0) -> bool:
+    """May the customer (still) rate: no rating yet, or one given a short while ago
+    and changed fewer than FEEDBACK_CHANGES times (`changes`, if known)."""
+    if feedback is None:
+        return True
+    return timezone.now() <= feedback_editable_until(feedback) and changes < FEEDBACK_CHANGES
 
 
 def stage_number(order: Order, stages: list[Stage]) -> int:

@@ -353,7 +353,11 @@ def leave_feedback(*, order: Order, rating: int, comment: str = "") -> Feedback:
     if order.state != Order.State.COMPLETED:
         raise ActionRefused(_("You can rate the order once it is done."), order)
     feedback = Feedback.objects.filter(order=order).first()
-    if not rules.feedback_editable(feedback):
+    if feedback is not None and (feedback.rating, feedback.comment) == (rating, comment):
+        return feedback  # the same rating again (a double tap): nothing changes
+    # Every rating after the first is a change; each one notifies the shop.
+    changes = order.events.filter(kind=OrderEvent.Kind.FEEDBACK).count() - 1
+    if not rules.feedback_editable(feedback, changes):
         raise ActionRefused(
             _("Thank you! Your rating is saved and can no longer be changed."), order
         )

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import rules, services
 from .board import board_context, digest, render_alerts, render_change
+from .consumers import end_staff_sockets
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
 from .models import FORWARD_KINDS, Order, OrderEvent, Shop, Stage
 
@@ -31,7 +32,11 @@ class StaffLoginView(LoginView):
 
 
 class StaffLogoutView(LogoutView):
-    pass
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        # The tablet's open board sockets end with the sign-in, not hours later.
+        if request.user.is_authenticated:
+            end_staff_sockets(request.user.pk)
+        return super().post(request, *args, **kwargs)
 
 
 def _get_shop_for_staff(request: HttpRequest, slug: str) -> Shop:

@@ -9,6 +9,7 @@ from orders import services
 from orders.models import Order
 from tests.support.requirements import need
 from tracker.asgi import application
+from tracker.closecodes import CLOSE_ACCESS_ENDED
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -229,6 +230,53 @@ async def test_track_socket_closes_reconnectably_before_group_expiry(
     await ws.receive_from(timeout=2)
     closed = await ws.receive_output(timeout=2)
     assert closed == {"type": "websocket.close", "code": 4012}
+    await ws.disconnect()
+
+
+async def test_signing_out_closes_the_tablets_open_board_socket_at_once(
+    order: Order, staff: object
+) -> None:
+    client = Client()
+    await database_sync_to_async(client.force_login)(staff)
+    ws = staff_socket(f"sessionid={client.cookies['sessionid'].value}")
+    assert (await ws.connect())[0]
+    await ws.receive_from(timeout=2)
+    await database_sync_to_async(client.post)("/staff/logout/")
+    closed = await ws.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": CLOSE_ACCESS_ENDED}
+    # Changes that follow reach it no more (staff-only notes included).
+    await database_sync_to_async(services.add_note)(
+        order=order, by=staff, text="Door code 4411", public=False
+    )
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize("revoke", ["membership", "deactivation", "session"])
+async def test_a_board_socket_closes_when_its_access_ends_in_another_way(
+    order: Order, staff: object, staff_cookie: str, settings, revoke: str
+) -> None:
+    settings.TRACKER_STAFF_RECHECK_SECONDS = 0.1  # the period; its rule is the same
+    ws = staff_socket(staff_cookie)
+    assert (await ws.connect())[0]
+    await ws.receive_from(timeout=2)
+    assert await ws.receive_nothing(timeout=0.3)  # re-checked, still allowed: stays open
+
+    def end() -> None:
+        from django.contrib.sessions.models import Session
+
+        from orders.models import Membership
+
+        if revoke == "membership":
+            Membership.objects.filter(user=staff).delete()
+        elif revoke == "deactivation":
+            type(staff).objects.filter(pk=staff.pk).update(is_active=False)
+        else:
+            Session.objects.all().delete()
+
+    await database_sync_to_async(end)()
+    closed = await ws.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": CLOSE_ACCESS_ENDED}
     await ws.disconnect()
 
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from orders import services
+from orders import rules, services
 from orders.models import Feedback, Order
 
 HX = {"HTTP_HX_REQUEST": "true", "HTTP_ACCEPT_LANGUAGE": "en"}
@@ -69,6 +69,22 @@ def test_a_rating_is_one_per_order_and_editable_for_a_short_while(
     assert Feedback.objects.get(order=done).rating == 5
     html = client.get(f"/t/{done.token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Rate 1 out of 5" not in html  # the form is gone once it cannot be used
+
+
+def test_a_rating_can_be_changed_a_few_times_not_without_limit(client: Client, done: Order) -> None:
+    answers = [
+        rate(client, done, rating=1 + n % 5, comment=f"try {n}").status_code for n in range(200)
+    ]
+    assert answers[: 1 + rules.FEEDBACK_CHANGES] == [200] * (1 + rules.FEEDBACK_CHANGES)
+    assert set(answers[1 + rules.FEEDBACK_CHANGES :]) == {409}
+    # The first rating and its allowed changes: no more events, webhooks or alerts.
+    assert done.events.filter(kind="feedback").count() == 1 + rules.FEEDBACK_CHANGES
+    assert Feedback.objects.get(order=done).comment == f"try {rules.FEEDBACK_CHANGES}"
+    # Sending the same rating again (a double tap) is no change and no refusal.
+    again = rate(
+        client, done, rating=1 + rules.FEEDBACK_CHANGES % 5, comment=f"try {rules.FEEDBACK_CHANGES}"
+    )
+    assert again.status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -237,6 +237,9 @@ TRACKER_POLL_SECONDS = env.int("TRACKER_POLL_SECONDS", default=5)
 # until the layer delivers again (a busy process answers late but still delivers).
 TRACKER_LAYER_PROBE_SECONDS = env.float("TRACKER_LAYER_PROBE_SECONDS", default=5.0)
 TRACKER_LAYER_PROBE_TIMEOUT_SECONDS = env.float("TRACKER_LAYER_PROBE_TIMEOUT_SECONDS", default=3.0)
+# Open staff board sockets re-check this often that their user is still signed in,
+# active and a member of the shop (sign-out closes them at once).
+TRACKER_STAFF_RECHECK_SECONDS = env.float("TRACKER_STAFF_RECHECK_SECONDS", default=60.0)
 TRACKER_FEEDBACK_EDIT_SECONDS = env.int("TRACKER_FEEDBACK_EDIT_SECONDS", default=1800)
 TRACKER_PUBLIC_URL = env.str("TRACKER_PUBLIC_URL", default="http://127.0.0.1:8000")
 # Order lookup (number + phone or e-mail): failed attempts allowed per client and shop per window.
