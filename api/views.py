@@ -68,7 +68,7 @@ class KeyAuth(HttpBearer):
         )
         if key is None:
             return None
-        wait = ratelimit.limited(f"api:{key.pk}", settings.TRACKER_API_REQUESTS_PER_MINUTE, 60)
+        wait = ratelimit.take(f"api:{key.pk}", settings.TRACKER_API_REQUESTS_PER_MINUTE, 60)
         if wait:
             raise RateLimited(wait)
         now = timezone.now()

@@ -196,7 +196,20 @@ def track_problem(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _client(request: HttpRequest) -> str:
+def client_address(request: HttpRequest) -> str:
+    """The address of the client as the nearest trusted proxy saw it.
+
+    Each proxy appends the address it was called from to X-Forwarded-For, so with
+    TRACKER_TRUSTED_PROXIES proxies in front, that many entries from the right are
+    theirs to vouch for; anything left of them the client may have written itself
+    (Daphne's --proxy-headers takes the left-most, which a client chooses). With no
+    trusted proxy, the connection's own address.
+    """
+    trusted = settings.TRACKER_TRUSTED_PROXIES
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [h for h in hops if h]
+    if trusted and len(hops) >= trusted:
+        return hops[-trusted]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
@@ -237,9 +250,11 @@ def lookup(request: HttpRequest, slug: str | None = None, embed: bool = False) -
     with translation.override(lang):
         form = LookupForm(request.POST or None)
         if request.method == "POST":
-            key = f"lookup:{_client(request)}:{shop.slug if shop else '*'}"
+            # One count per client for every lookup form (the site's and each shop's):
+            # moving between shops' forms must not multiply the tries.
+            key = f"lookup:{client_address(request)}"
             limit, window = settings.TRACKER_LOOKUP_ATTEMPTS, settings.TRACKER_LOOKUP_WINDOW_SECONDS
-            wait = ratelimit.retry_after(key, limit, window)
+            wait = ratelimit.take(key, limit, window)
             if wait:
                 minutes = max(1, -(-wait // 60))
                 status = 429
@@ -249,15 +264,16 @@ def lookup(request: HttpRequest, slug: str | None = None, embed: bool = False) -
                     minutes,
                 ) % {"n": minutes}
             elif not form.is_valid():
+                ratelimit.give_back(key, window)  # not a guess: nothing was looked up
                 status, message = 400, _("Please enter the order number and a phone or e-mail.")
             else:
                 order = find_order(form.cleaned_data["number"], form.cleaned_data["contact"], shop)
                 if order is not None:
+                    ratelimit.give_back(key, window)  # only failed tries count
                     name = "orders:embed" if embed else "orders:track"
                     return redirect(
                         f"{reverse(name, args=[order.token])}?lang={lang}", permanent=False
                     )
-                ratelimit.hit(key, window)
                 # The same words for a wrong pair and an unknown number.
                 status = 404
                 message = _("We could not find an order with this number and phone or e-mail.")

@@ -143,22 +143,64 @@ def test_a_wrong_pair_and_an_unknown_number_get_the_same_answer(
     assert strip(wrong) == strip(unknown)
 
 
-def test_lookup_is_rate_limited_per_client_and_shop(
+def test_lookup_is_rate_limited_per_client_across_every_lookup_form(
     client: Client, order: Order, other_order: Order, settings
 ) -> None:
     settings.TRACKER_LOOKUP_ATTEMPTS = 3
-    for _ in range(3):
-        assert lookup(client, "1042", "wrong@example.com").status_code == 404
+    lookup(client, "1042", "wrong@example.com")
+    lookup(client, "7", "wrong@example.com", url="/track/other/")  # another shop's form
+    assert lookup(client, "1042", "wrong@example.com", url="/track/").status_code == 404
     refused = lookup(client, "1042", "maria@example.com", HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 429
     assert re.search(
         r"Too many attempts\. Please try again in \d+ minutes?\.", refused.content.decode()
     )
-    # Another client, or the same client at another shop, is not held back.
-    elsewhere = lookup(client, "7", "nobody@example.com", url="/track/other/")
-    assert elsewhere.status_code == 404
-    other_client = lookup(client, "1042", "maria@example.com", REMOTE_ADDR="10.0.0.9")
-    assert other_client.status_code == 302
+    assert lookup(client, "7", "x@example.com", url="/track/other/").status_code == 429
+    # Another client is not held back; a found order does not use up a try.
+    for _ in range(5):
+        found = lookup(client, "1042", "maria@example.com", REMOTE_ADDR="10.0.0.9")
+        assert found.status_code == 302
+
+
+def test_behind_the_proxy_the_limit_counts_the_address_the_proxy_saw(
+    client: Client, order: Order, settings
+) -> None:
+    settings.TRACKER_LOOKUP_ATTEMPTS = 2
+    settings.TRACKER_TRUSTED_PROXIES = 1
+    # nginx appends the peer it saw (203.0.113.7) after whatever the client wrote.
+    for forged in ("1.1.1.1", "2.2.2.2", "3.3.3.3"):
+        answer = lookup(
+            client,
+            "1042",
+            "wrong@example.com",
+            HTTP_X_FORWARDED_FOR=f"{forged}, 203.0.113.7",
+            REMOTE_ADDR=forged,  # what Daphne's --proxy-headers made of it
+        )
+    assert answer.status_code == 429
+    other = lookup(client, "1042", "wrong@example.com", HTTP_X_FORWARDED_FOR="203.0.113.8")
+    assert other.status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_lookups_never_pass_the_limit(order: Order, settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    settings.TRACKER_LOOKUP_ATTEMPTS = 5
+    start = Barrier(20, timeout=30)
+
+    def guess(n: int) -> int:
+        start.wait()
+        try:
+            return lookup(Client(), "1042", f"wrong{n}@example.com").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(guess, range(20)))
+    assert answers.count(404) == 5 and answers.count(429) == 15, sorted(answers)
 
 
 def test_lookup_in_russian_with_plural_minutes(client: Client, order: Order, settings) -> None:

@@ -242,7 +242,11 @@ TRACKER_LAYER_PROBE_TIMEOUT_SECONDS = env.float("TRACKER_LAYER_PROBE_TIMEOUT_SEC
 TRACKER_STAFF_RECHECK_SECONDS = env.float("TRACKER_STAFF_RECHECK_SECONDS", default=60.0)
 TRACKER_FEEDBACK_EDIT_SECONDS = env.int("TRACKER_FEEDBACK_EDIT_SECONDS", default=1800)
 TRACKER_PUBLIC_URL = env.str("TRACKER_PUBLIC_URL", default="http://127.0.0.1:8000")
-# Order lookup (number + phone or e-mail): failed attempts allowed per client and shop per window.
+# How many proxies in front of Tracker append to X-Forwarded-For (deploy/nginx.conf: 1).
+# The client's address is the entry that many from the right; 0: the connection's.
+TRACKER_TRUSTED_PROXIES = env.int("TRACKER_TRUSTED_PROXIES", default=0)
+# Order lookup (number + phone or e-mail): failed attempts allowed per client (every
+# lookup form together) per window.
 TRACKER_LOOKUP_ATTEMPTS = env.int("TRACKER_LOOKUP_ATTEMPTS", default=5)
 TRACKER_LOOKUP_WINDOW_SECONDS = env.int("TRACKER_LOOKUP_WINDOW_SECONDS", default=900)
 # API: requests per key per minute, and the largest accepted body.
