@@ -15,6 +15,8 @@ among all of a process's threads instead. Two choices make it safe and quick to 
   the first request after it is back instead of 503s until the backoff ends.
 """
 
+from pathlib import Path
+
 import environ
 
 
@@ -32,6 +34,14 @@ def database_config(url: str, *, pool_min: int, pool_max: int, pool_timeout: flo
         # WAL lets pages read while a tap writes. IMMEDIATE takes the write lock when
         # a transaction starts, so two taps queue on the busy timeout instead of one
         # failing "database is locked" when its read lock cannot be upgraded.
+        # Tests use a file beside it, not SQLite's in-memory database: that one locks
+        # whole tables across connections and fails at once instead of waiting, which
+        # is not how the embedded default behaves under concurrent taps.
+        if config["NAME"] not in ("", ":memory:"):
+            path = Path(config["NAME"])
+            config.setdefault("TEST", {}).setdefault(
+                "NAME", str(path.with_name(f"test_{path.name}"))
+            )
         options.update(
             {
                 "timeout": 20,
