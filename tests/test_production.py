@@ -22,6 +22,7 @@ PROD = {
     "DEBUG": "false",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "track.example.com,127.0.0.1",
+    "EMAIL_URL": "smtp+tls://tracker:secret@smtp.example.com:587",
 }
 
 
@@ -45,12 +46,18 @@ def test_check_deploy_is_clean_in_production() -> None:
         ({"SECRET_KEY": "a" * 60}, "SECRET_KEY is missing or weak"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is unset"),
         ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS is unset or '*'"),
+        ({"EMAIL_URL": "consolemail://"}, "e-mails would only be written to the log"),
     ],
 )
 def test_production_refuses_to_start_unsafe(override: dict, message: str) -> None:
     result = manage({**PROD, **override}, "check")
     assert result.returncode != 0
     assert "Refusing to start in production" in result.stderr and message in result.stderr
+
+
+def test_production_takes_the_console_e_mail_backend_only_when_told_to() -> None:
+    opted_in = {**PROD, "EMAIL_URL": "consolemail://", "TRACKER_ALLOW_CONSOLE_EMAIL": "true"}
+    assert manage(opted_in, "check").returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +206,37 @@ def test_logs_never_carry_phone_numbers_or_e_mail_addresses(
 def test_redact_keeps_order_numbers_and_times() -> None:
     assert redact("order 1042 at 19:40, v12") == "order 1042 at 19:40, v12"
     assert redact("call 89123456789 or a.b+c@d.ru") == "call [phone] or [email]"
+    assert redact("+44 20 7946 0958, +1 (415) 555-2671") == "[phone], [phone]"
+    # Dates, times and counters are not phone numbers.
+    kept = "at 2026-12-03 14:05:33, order 100200300, 12 345 items"
+    assert redact(kept) == kept
+
+
+def test_no_tracking_token_in_any_log_line(
+    shop, staff, caplog: pytest.LogCaptureFixture, settings
+) -> None:
+    # The default SMS backend logs the text it would send, which carries the link.
+    handler = logging.StreamHandler(stream := __import__("io").StringIO())
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    logging.getLogger().addHandler(handler)
+    try:
+        order = services.create_order(
+            shop=shop,
+            workflow=shop.workflows.first(),
+            number="56",
+            customer_name="Eve",
+            phone="+7 912 345-67-89",
+            by=staff,
+        )
+        from orders import outbox
+
+        outbox.deliver_due()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    logged = stream.getvalue()
+    assert "sms to" in logged and "/t/[token]" in logged
+    assert order.token not in logged and "345-67-89" not in logged
 
 
 def test_env_example_lists_every_setting_read_from_the_environment() -> None:

@@ -12,13 +12,26 @@ from django.http import HttpRequest, HttpResponse
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# E-mail addresses and phone-like digit runs (7+ digits, with the usual separators).
+# E-mail addresses; runs of digits with the usual phone separators; tracking links.
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_PHONE = re.compile(r"\+?\d[\d ()-]{5,}\d")
+_DIGITS = re.compile(r"\+?\(?\d[\d ()-]{5,}\d")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A tracking link's token opens the order's page: it is as private as the order.
+_TOKEN = re.compile(r"/t/[A-Za-z0-9_-]{24}")
+
+
+def _phone(match: re.Match) -> str:
+    run = match.group()
+    digits = sum(ch.isdigit() for ch in run)
+    # Phone numbers have 10 to 15 digits (E.164); a date or a counter stays readable.
+    if not 10 <= digits <= 15 or _DATE.match(run.lstrip("+(")):
+        return run
+    return "[phone]"
 
 
 def redact(text: str) -> str:
-    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+    """Personal data and tracking tokens out of a log line; dates and numbers kept."""
+    return _TOKEN.sub("/t/[token]", _DIGITS.sub(_phone, _EMAIL.sub("[email]", text)))
 
 
 class RequestIdMiddleware:

@@ -38,12 +38,18 @@ def _refuse_unsafe_production() -> None:
         )
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS is unset or '*'; list the site's host names")
+    if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend" and not env.bool(
+        "TRACKER_ALLOW_CONSOLE_EMAIL", default=False
+    ):
+        # Customers' e-mails, tracking links included, would go to the log instead.
+        problems.append(
+            "EMAIL_URL is unset, so e-mails would only be written to the log; set EMAIL_URL "
+            "(e.g. smtp+tls://user:password@smtp.example.com:587), or "
+            "TRACKER_ALLOW_CONSOLE_EMAIL=true to accept that"
+        )
     if problems:
         raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(problems) + ".")
 
-
-if PRODUCTION:
-    _refuse_unsafe_production()
 
 INSTALLED_APPS = [
     "daphne",
@@ -185,6 +191,12 @@ STORAGES = {
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 globals().update(EMAIL_CONFIG)  # EMAIL_BACKEND, EMAIL_HOST, … from one URL
+EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]  # named here for the check below
+# SMTP waits at most this long for a server (a hung one must not hold up deliveries).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+if PRODUCTION:
+    _refuse_unsafe_production()
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tracker@localhost")
 # SMS providers plug in behind orders.sms; the default only logs (number masked).
 SMS_BACKEND = env.str("SMS_BACKEND", default="orders.sms.LoggingBackend")
