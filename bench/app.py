@@ -57,6 +57,8 @@ def production_env(database_url: str, redis_url: str = "", layer: str = "pubsub"
         "LOG_LEVEL": "WARNING",
         "TRACKER_PUBLIC_URL": "http://127.0.0.1",
         "TRACKER_ALLOW_CONSOLE_EMAIL": "true",  # nothing is delivered during a bench
+        # Every simulated customer connects from this one machine's address.
+        "TRACKER_SOCKETS_PER_CLIENT": "1000000",
     }
 
 

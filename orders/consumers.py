@@ -6,6 +6,7 @@ Rendering happens once per change in orders.live; handlers here only forward it.
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from urllib.parse import parse_qs
 
 from asgiref.sync import async_to_sync
@@ -19,10 +20,12 @@ from django.contrib.sessions.models import Session
 from django.db import DatabaseError
 from django.utils import timezone
 
+from tracker.clientaddr import client_address
 from tracker.closecodes import (
     CLOSE_ACCESS_ENDED,
     CLOSE_POLICY_VIOLATION,
     CLOSE_SERVICE_RESTART,
+    CLOSE_TOO_MANY_SOCKETS,
     CLOSE_TRY_AGAIN_LATER,
 )
 
@@ -87,9 +90,40 @@ def _lang(scope: dict) -> str:
     return lang if lang in LANGS else settings.LANGUAGE_CODE
 
 
+# Open sockets per client address in this process: one client (a script, a broken
+# page in a loop) cannot hold thousands of them.
+_OPEN_BY_CLIENT: Counter[str] = Counter()
+
+
+def _socket_client(scope: dict) -> str:
+    headers = dict(scope.get("headers") or [])
+    forwarded = headers.get(b"x-forwarded-for", b"").decode("latin1")
+    remote = (scope.get("client") or [None])[0]
+    return client_address(remote, forwarded)
+
+
 class _PushConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     _max_age: asyncio.TimerHandle | None = None
+    _client: str | None = None
+
+    async def websocket_connect(self, message: dict) -> None:
+        client = _socket_client(self.scope)
+        if _OPEN_BY_CLIENT[client] >= settings.TRACKER_SOCKETS_PER_CLIENT:
+            # Accepted only to say why (a refused handshake carries no reason).
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
+        _OPEN_BY_CLIENT[client] += 1
+        self._client = client
+        await super().websocket_connect(message)
+
+    def _forget_client(self) -> None:
+        if self._client is not None:
+            _OPEN_BY_CLIENT[self._client] -= 1
+            if _OPEN_BY_CLIENT[self._client] <= 0:
+                del _OPEN_BY_CLIENT[self._client]
+            self._client = None
 
     async def __call__(self, scope: dict, receive, send) -> None:  # noqa: ANN001
         # The layer (Redis went away between two probes) or the database failing
@@ -105,6 +139,8 @@ class _PushConsumer(AsyncWebsocketConsumer):
                     await self.channel_layer.group_discard(self.group, self.channel_name)
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+        finally:
+            self._forget_client()  # however the socket ended
 
     async def _subscribe_then_snapshot(self, group: str, snapshot) -> bool:  # noqa: ANN001
         """`snapshot`: an async callable for the current fragment, or a list of them to
@@ -137,6 +173,7 @@ class _PushConsumer(AsyncWebsocketConsumer):
         return True
 
     async def disconnect(self, code: int) -> None:
+        self._forget_client()
         if self._max_age is not None:
             self._max_age.cancel()
         if self.group is not None:

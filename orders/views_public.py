@@ -17,6 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tracker.clientaddr import client_address
+
 from . import ratelimit, services
 from .forms import FeedbackForm, LookupForm, ProblemForm
 from .live import LANGS, cached_progress, order_for_token, progress_context
@@ -196,23 +198,6 @@ def track_problem(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def client_address(request: HttpRequest) -> str:
-    """The address of the client as the nearest trusted proxy saw it.
-
-    Each proxy appends the address it was called from to X-Forwarded-For, so with
-    TRACKER_TRUSTED_PROXIES proxies in front, that many entries from the right are
-    theirs to vouch for; anything left of them the client may have written itself
-    (Daphne's --proxy-headers takes the left-most, which a client chooses). With no
-    trusted proxy, the connection's own address.
-    """
-    trusted = settings.TRACKER_TRUSTED_PROXIES
-    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    hops = [h for h in hops if h]
-    if trusted and len(hops) >= trusted:
-        return hops[-trusted]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _digits(phone: str) -> str:
     # The last ten digits: +7 900…, 8 900… and 900… are the same Russian number.
     return "".join(ch for ch in phone if ch.isdigit())[-10:]
@@ -252,7 +237,9 @@ def lookup(request: HttpRequest, slug: str | None = None, embed: bool = False) -
         if request.method == "POST":
             # One count per client for every lookup form (the site's and each shop's):
             # moving between shops' forms must not multiply the tries.
-            key = f"lookup:{client_address(request)}"
+            key = "lookup:" + client_address(
+                request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR", "")
+            )
             limit, window = settings.TRACKER_LOOKUP_ATTEMPTS, settings.TRACKER_LOOKUP_WINDOW_SECONDS
             wait = ratelimit.take(key, limit, window)
             if wait:

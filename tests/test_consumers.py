@@ -280,6 +280,33 @@ async def test_a_board_socket_closes_when_its_access_ends_in_another_way(
     await ws.disconnect()
 
 
+async def test_one_client_may_hold_only_so_many_sockets(order: Order, settings) -> None:
+    settings.TRACKER_SOCKETS_PER_CLIENT = 3
+    settings.TRACKER_TRUSTED_PROXIES = 1
+    path = f"/ws/t/{order.token}/?lang=en"
+
+    def socket(address: str) -> WebsocketCommunicator:
+        return WebsocketCommunicator(
+            application, path, headers=[ORIGIN, (b"x-forwarded-for", address.encode())]
+        )
+
+    held = [socket("198.51.100.1") for _ in range(3)]
+    for ws in held:
+        assert (await ws.connect())[0]
+        await ws.receive_from(timeout=2)
+    extra = socket("198.51.100.1")
+    await extra.connect()
+    assert await extra.receive_output(timeout=2) == {"type": "websocket.close", "code": 4029}
+    # Another client is not affected; a closed socket frees its place.
+    other = socket("198.51.100.2")
+    assert (await other.connect())[0]
+    await held[0].disconnect()
+    again = socket("198.51.100.1")
+    assert (await again.connect())[0]
+    for ws in (*held[1:], other, again, extra):
+        await ws.disconnect()
+
+
 async def test_staff_socket_needs_a_signed_in_user(order: Order) -> None:
     connected, _ = await staff_socket(None).connect()
     assert not connected
@@ -388,6 +415,7 @@ async def test_a_connect_burst_larger_than_the_redis_pool_loses_no_socket(
         }
     }
     channel_layers.backends.clear()
+    settings.TRACKER_SOCKETS_PER_CLIENT = 1000  # 300 customers, all from this machine
     sockets = [track_socket(order.token) for _ in range(300)]
     try:
         results = await asyncio.gather(*(ws.connect(timeout=30) for ws in sockets))

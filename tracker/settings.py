@@ -249,6 +249,9 @@ TRACKER_POLL_SECONDS = env.int("TRACKER_POLL_SECONDS", default=5)
 # until the layer delivers again (a busy process answers late but still delivers).
 TRACKER_LAYER_PROBE_SECONDS = env.float("TRACKER_LAYER_PROBE_SECONDS", default=5.0)
 TRACKER_LAYER_PROBE_TIMEOUT_SECONDS = env.float("TRACKER_LAYER_PROBE_TIMEOUT_SECONDS", default=3.0)
+# Sockets one client address may hold open on one process (a shop's counter with
+# many tablets behind one address stays far below it); more are closed with 4029.
+TRACKER_SOCKETS_PER_CLIENT = env.int("TRACKER_SOCKETS_PER_CLIENT", default=200)
 # Open staff board sockets re-check this often that their user is still signed in,
 # active and a member of the shop (sign-out closes them at once).
 TRACKER_STAFF_RECHECK_SECONDS = env.float("TRACKER_STAFF_RECHECK_SECONDS", default=60.0)
