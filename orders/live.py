@@ -12,6 +12,7 @@ from datetime import datetime
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db.models import Max
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
@@ -50,13 +51,9 @@ def warm_templates() -> None:
         get_template(name)
 
 
-def _segments(order: Order, stages: list[Stage], events: list[OrderEvent]) -> list[dict]:
-    # When each stage was (last) arrived at by moving forward; an undo returns to
-    # a stage that keeps its original time, and a cancel arrives nowhere.
-    reached: dict[int, object] = {}
-    for event in events:
-        if event.kind in FORWARD_KINDS:
-            reached[event.stage_id] = event.created_at
+def _segments(order: Order, stages: list[Stage], reached: dict[int, datetime]) -> list[dict]:
+    """`reached`: when each stage was (last) arrived at by moving forward; an undo
+    returns to a stage that keeps its original time, and a cancel arrives nowhere."""
     segments = []
     for stage in stages:
         if stage.position < order.stage.position or (
@@ -77,53 +74,82 @@ def _segments(order: Order, stages: list[Stage], events: list[OrderEvent]) -> li
     return segments
 
 
+def _arrivals(order_ids: list[int]) -> dict[int, dict[int, datetime]]:
+    """Per order, when each stage was last reached moving forward: one row per stage,
+    however long the order's history (an advance/undo loop makes it long)."""
+    reached: dict[int, dict[int, datetime]] = defaultdict(dict)
+    rows = (
+        OrderEvent.objects.filter(order_id__in=order_ids, kind__in=FORWARD_KINDS)
+        .order_by()  # no default ordering in the GROUP BY
+        .values_list("order_id", "stage_id")
+        .annotate(at=Max("created_at"))
+    )
+    for order_id, stage_id, at in rows:
+        reached[order_id][stage_id] = at
+    return reached
+
+
+def _public_notes(order_ids: list[int]):  # noqa: ANN202
+    # Staff-only notes are filtered out here, in the query, so no public render can
+    # ever see them.
+    return (
+        OrderEvent.objects.filter(order_id__in=order_ids, kind=OrderEvent.Kind.NOTE, public=True)
+        .only("order_id", "created_at", "text")
+        .order_by("-version")
+    )
+
+
 def progress_context(order: Order, stages: list[Stage] | None = None) -> dict:
     """What the progress fragment shows; `stages`: the workflow's, if already read."""
     if stages is None:
         stages = list(order.workflow.stages.all())
-    events = list(_public_events().filter(order=order).order_by("version"))
-    return _progress_context(order, stages, events, Feedback.objects.filter(order=order).first())
+    reached = _arrivals([order.pk])[order.pk]
+    notes = list(_public_notes([order.pk])[:NOTES_SHOWN])
+    return _progress_context(
+        order, stages, reached, notes, Feedback.objects.filter(order=order).first()
+    )
 
 
 def progress_contexts(orders: list[Order]) -> dict[int, dict]:
-    """progress_context of several orders, by pk, in three queries whatever their number."""
+    """progress_context of several orders, by pk, in four queries whatever their number."""
     pks = [order.pk for order in orders]
     stages: dict[int, list[Stage]] = defaultdict(list)
     for stage in Stage.objects.filter(workflow_id__in={o.workflow_id for o in orders}):
         stages[stage.workflow_id].append(stage)  # in position order (the model's ordering)
-    events: dict[int, list[OrderEvent]] = defaultdict(list)
-    for event in _public_events().filter(order_id__in=pks).order_by("order_id", "version"):
-        events[event.order_id].append(event)
+    reached = _arrivals(pks)
+    notes: dict[int, list[OrderEvent]] = defaultdict(list)
+    for note in _public_notes(pks):
+        if len(notes[note.order_id]) < NOTES_SHOWN:
+            notes[note.order_id].append(note)
     feedback = {f.order_id: f for f in Feedback.objects.filter(order_id__in=pks)}
     return {
-        o.pk: _progress_context(o, stages[o.workflow_id], events[o.pk], feedback.get(o.pk))
+        o.pk: _progress_context(
+            o, stages[o.workflow_id], reached[o.pk], notes[o.pk], feedback.get(o.pk)
+        )
         for o in orders
     }
 
 
-def _public_events():  # noqa: ANN202
-    # Stage events for the bar, and customer-visible notes. Staff-only notes are
-    # filtered out here, in the query, so no public render can ever see them.
-    return OrderEvent.objects.filter(public=True).only(
-        "order_id", "kind", "stage_id", "created_at", "text"
-    )
+NOTES_SHOWN = 5
 
 
 def _progress_context(
-    order: Order, stages: list[Stage], events: list[OrderEvent], feedback: Feedback | None
+    order: Order,
+    stages: list[Stage],
+    reached: dict[int, datetime],
+    notes: list[OrderEvent],
+    feedback: Feedback | None,
 ) -> dict:
-    position = rules.stage_number(order, stages)
-    eta = rules.estimate(order, stages)
     return {
         "feedback": feedback,
         "feedback_editable": rules.feedback_editable(feedback),
         "order": order,
         "shop": order.shop,
-        "segments": _segments(order, stages, events),
+        "segments": _segments(order, stages, reached),
         "stage_count": len(stages),
-        "position": position,
-        "eta": eta,
-        "notes": [e for e in reversed(events) if e.kind == OrderEvent.Kind.NOTE][:5],
+        "position": rules.stage_number(order, stages),
+        "eta": rules.estimate(order, stages),
+        "notes": notes,
     }
 
 
@@ -135,7 +161,7 @@ def render_progress(order: Order, lang: str, context: dict | None = None) -> str
 
 # The last progress fragment of each order and language, for the sockets' snapshots:
 # a connect whose order has not changed costs one indexed read of the order's
-# version, not four queries and a render. Keyed by what a change always moves
+# version, not five queries and a render. Keyed by what a change always moves
 # (every action bumps the version and updated_at) and by the minute, because
 # estimates and times are shown to the minute; a stage renamed in the admin, which
 # moves no order, shows from the next minute. Bounded: least recently used go first.
@@ -194,7 +220,7 @@ def progress_for_tokens(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], 
     """The progress fragments of several (token, language) at once (None: no such order).
 
     Sockets that connect together share these reads: one query for the versions,
-    and for the orders not in the snapshot cache four more, whatever their number
+    and for the orders not in the snapshot cache five more, whatever their number
     (one query per connect was half the socket thread's time in a connect burst).
     """
     versions = {

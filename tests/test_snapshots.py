@@ -39,11 +39,12 @@ def test_an_unchanged_orders_snapshot_costs_one_query_and_every_change_shows_at_
     assert f'data-version="{moved.version}"' in progress_for_token(order.token, "ru")
 
 
-def test_snapshots_read_together_cost_five_queries_cold_and_one_warm(
+def test_snapshots_read_together_cost_six_queries_cold_and_one_warm(
     order: Order, other_order: Order, django_assert_num_queries
 ) -> None:
     wanted = [(order.token, "en"), (order.token, "ru"), (other_order.token, "en"), ("x" * 24, "en")]
-    with django_assert_num_queries(5):  # versions; orders; their stages, events, feedback
+    # Versions; orders; their stages, arrivals at each stage, public notes, feedback.
+    with django_assert_num_queries(6):
         cold = progress_for_tokens(wanted)
     with django_assert_num_queries(1):  # versions only: every fragment is cached
         assert progress_for_tokens(wanted) == cold
@@ -182,3 +183,18 @@ def test_a_board_of_a_thousand_orders_is_sent_in_messages_under_the_frame_limit(
     assert len(messages) > 1
     assert all(len(m.encode()) < 1024 * 1024 for m in messages)
     assert sum(m.count('<li class="tile') for m in messages) == 1001
+
+
+def test_the_progress_reads_one_row_per_stage_however_long_the_history(
+    order: Order, staff: object
+) -> None:
+    from orders.live import _arrivals
+
+    for _ in range(30):  # an advance/undo loop: sixty events
+        order = services.advance_order(order=order, by=staff, expected_version=order.version)
+        order = services.undo_order(order=order, by=staff, expected_version=order.version)
+    order = services.advance_order(order=order, by=staff, expected_version=order.version)
+    reached = _arrivals([order.pk])[order.pk]
+    assert len(reached) == 2  # "Order received" and "Preparing", each once
+    last = order.events.filter(kind="advanced").order_by("-version").first()
+    assert reached[order.stage_id] == last.created_at  # the latest arrival counts
