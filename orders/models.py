@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from .destinations import RefusedDestination, check_url
 from .placeholders import unknown_placeholders
 
 LANGUAGE_CHOICES = [("ru", "Русский"), ("en", "English")]
@@ -401,6 +402,12 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    def clean(self) -> None:
+        try:
+            check_url(self.url)
+        except RefusedDestination as refused:
+            raise ValidationError({"url": str(refused)}) from None
 
 
 class Delivery(models.Model):

@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from . import destinations
 from .models import Delivery, Order, OrderEvent, WebhookEndpoint
 from .representation import order_payload
 
@@ -71,11 +72,13 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl}", headers, fp)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+# Only public addresses (orders.destinations), checked on the connected socket.
+_opener = urllib.request.build_opener(_NoRedirects, *destinations.handlers())
 
 
 def send_webhook(delivery: Delivery) -> None:
     """One attempt; raises on anything but a 2xx answer."""
+    destinations.check_url(delivery.recipient)
     body = delivery.body.encode()
     timestamp = str(int(time.time()))
     request = urllib.request.Request(  # noqa: S310 (http/https only: URLField)

@@ -15,7 +15,9 @@ from tests.support.receiver import Receiver, receiver  # noqa: F401 (fixture)
 
 
 @pytest.fixture
-def endpoint(shop: Shop, receiver: Receiver) -> WebhookEndpoint:  # noqa: F811
+def endpoint(shop: Shop, receiver: Receiver, settings) -> WebhookEndpoint:  # noqa: F811
+    # The receiver runs on this machine: the setting an on-premise install uses.
+    settings.TRACKER_WEBHOOKS_ALLOW_PRIVATE = True
     return WebhookEndpoint.objects.create(shop=shop, url=receiver.url, secret="s3cret-for-tests")
 
 
@@ -180,3 +182,70 @@ def test_a_slow_webhook_never_slows_a_tap(
     services.advance_order(order=order, by=staff, expected_version=order.version)
     assert receiver.requests == []
     assert Delivery.objects.filter(status=Delivery.Status.PENDING).count() == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/hook",
+        "http://192.168.1.1/",
+        "http://[fd00::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://localhost:8000/admin/",
+        "http://0.0.0.0/",
+        "https://127.0.0.1/",
+        "ftp://example.com/hook",
+        "http://db.internal/",
+    ],
+)
+def test_webhooks_refuse_private_addresses_and_other_schemes(
+    shop: Shop, staff: object, url: str
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match=r"public address|http:// or https://"):
+        WebhookEndpoint(shop=shop, url=url).full_clean()
+    # One stored before the check (or by hand) is refused at send time, with a message
+    # that names nothing of the network.
+    WebhookEndpoint.objects.create(shop=shop, url=url)
+    new_order(shop, staff)
+    outbox.deliver_due()
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status != Delivery.Status.SENT
+    assert delivery.last_error.startswith("RefusedDestination: ")
+    assert "169.254" not in delivery.last_error and "10.0" not in delivery.last_error
+
+
+def test_a_name_that_resolves_to_a_private_address_gets_no_request(
+    shop: Shop,
+    staff: object,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    import socket
+
+    # This machine's own name resolves (through /etc/hosts) to one of its addresses.
+    name = socket.gethostname()
+    resolved = {info[4][0] for info in socket.getaddrinfo(name, 80)}
+    assert resolved, name
+    port = receiver.url.split(":")[2].split("/")[0]
+    WebhookEndpoint.objects.create(shop=shop, url=f"http://{name}:{port}/hooks/tracker")
+    new_order(shop, staff)
+    outbox.deliver_due()
+    assert receiver.requests == []
+    assert Delivery.objects.get(channel="webhook").last_error.startswith("RefusedDestination")
+
+
+def test_the_connection_itself_is_checked_before_a_byte_is_sent(
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    # Whatever a name resolved to when it was checked, the address actually
+    # connected to is checked again (DNS rebinding): here, the receiver's.
+    import urllib.request
+
+    from orders import destinations
+
+    opener = urllib.request.build_opener(*destinations.handlers())
+    with pytest.raises(destinations.RefusedDestination):
+        opener.open(urllib.request.Request(receiver.url, data=b"{}"), timeout=5)
+    assert receiver.requests == []
