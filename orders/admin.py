@@ -142,6 +142,15 @@ class OrderAdmin(admin.ModelAdmin):
         # Orders are created through the staff board, the API or create_order.
         return False
 
+    def save_model(self, request: HttpRequest, obj: Order, form: object, change: bool) -> None:
+        # Through the service, like every change of an order: a version, an event
+        # naming the fields, and a push to its tracker and board.
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            services.edit_details(order=obj, by=request.user, changes=changes)
+        except services.ActionRefused as refused:
+            self.message_user(request, refused.message, messages.ERROR)
+
     def _apply(self, request: HttpRequest, queryset: QuerySet[Order], action, **extra: str) -> None:  # noqa: ANN001
         done = 0
         for order in queryset:

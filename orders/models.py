@@ -281,6 +281,8 @@ class OrderEvent(models.Model):
         PROBLEM = "problem", _("problem reported")
         FEEDBACK = "feedback", _("feedback")
         SEEN = "seen", _("alert seen")
+        UNSUBSCRIBED = "unsubscribed", _("messages stopped")
+        EDITED = "edited", _("details edited")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     version = models.PositiveIntegerField()

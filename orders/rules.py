@@ -150,4 +150,6 @@ ASIDE_KINDS = (
     OrderEvent.Kind.PROBLEM,
     OrderEvent.Kind.FEEDBACK,
     OrderEvent.Kind.SEEN,
+    OrderEvent.Kind.UNSUBSCRIBED,
+    OrderEvent.Kind.EDITED,
 )

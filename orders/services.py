@@ -387,3 +387,48 @@ def acknowledge_alert(*, order: Order, by: Actor, version: int) -> Order:
             _("Already seen by %(who)s.") % {"who": seen.by_name or _("someone else")}, order
         )
     return _record(order, OrderEvent.Kind.SEEN, by, fields=[], public=False, acknowledges=alert)
+
+
+@transaction.atomic
+def unsubscribe(*, order: Order) -> Order:
+    """The customer stops messages about this order (their one-click link). Once."""
+    order = _lock(order, None)
+    if order.unsubscribed_at is not None:
+        return order
+    order.unsubscribed_at = timezone.now()
+    return _record(
+        order, OrderEvent.Kind.UNSUBSCRIBED, None, fields=["unsubscribed_at"], public=False
+    )
+
+
+# What may be corrected on an order after it is made (by the operator, in the admin).
+EDITABLE_DETAILS = ("number", "customer_name", "phone", "email", "summary", "language")
+
+
+@transaction.atomic
+def edit_details(*, order: Order, by: Actor, changes: dict[str, str]) -> Order:
+    """Correct an order's details. The event names the fields, never their values: the
+    history is shown to staff and sent in webhooks, and contacts are private."""
+    unknown = set(changes) - set(EDITABLE_DETAILS)
+    if unknown:
+        raise ActionRefused(
+            _("These details cannot be edited: %(names)s.") % {"names": ", ".join(sorted(unknown))},
+            order,
+        )
+    order = _lock(order, None)
+    changed = [name for name, value in changes.items() if getattr(order, name) != value]
+    if not changed:
+        return order
+    if "number" in changed and (
+        Order.objects.filter(shop_id=order.shop_id, number=changes["number"])
+        .exclude(pk=order.pk)
+        .exists()
+    ):
+        raise ActionRefused(
+            _("Order number %(number)s is already in use.") % {"number": changes["number"]}, order
+        )
+    for name in changed:
+        setattr(order, name, changes[name])
+    return _record(
+        order, OrderEvent.Kind.EDITED, by, fields=changed, text=", ".join(changed), public=False
+    )

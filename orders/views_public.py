@@ -286,10 +286,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if order is None:
         return not_found(request)
     if request.method == "POST":
-        Order.objects.filter(pk=order.pk, unsubscribed_at__isnull=True).update(
-            unsubscribed_at=timezone.now()
-        )
-        order.refresh_from_db(fields=["unsubscribed_at"])
+        order = services.unsubscribe(order=order)
     lang = public_language(request, order.shop)
     with translation.override(lang):
         response = render(

@@ -49,6 +49,37 @@ def test_admin_editing_an_order_cannot_change_its_stage(admin: Client, order: Or
     assert order.stage.position == 1 and order.version == 1
 
 
+def test_admin_corrects_details_through_the_service_with_an_event(
+    admin: Client, order: Order
+) -> None:
+    page = admin.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert "events-TOTAL_FORMS" in page
+    response = admin.post(
+        f"/admin/orders/order/{order.pk}/change/",
+        {
+            "number": "1042",
+            "customer_name": "Maria Petrova",
+            "phone": "+7 900 111-22-44",
+            "email": "maria@example.com",
+            "summary": "",
+            "language": "",
+            "events-TOTAL_FORMS": 1,
+            "events-INITIAL_FORMS": 1,
+            "events-MIN_NUM_FORMS": 0,
+            "events-MAX_NUM_FORMS": 0,
+            "events-0-id": order.events.get().pk,
+            "events-0-order": order.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    order.refresh_from_db()
+    assert order.customer_name == "Maria Petrova" and order.version == 2
+    edited = order.events.get(version=2)
+    # The fields, never their values: contacts are private, even in the history.
+    assert edited.kind == "edited" and edited.text == "customer_name, phone" and not edited.public
+    assert "111-22-44" not in edited.text
+
+
 def test_admin_installs_and_duplicates_workflows(admin: Client, db: None) -> None:
     shop = Shop.objects.create(slug="new", name="New")
     admin.post(

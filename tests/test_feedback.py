@@ -32,6 +32,28 @@ def test_the_tracker_asks_how_it_was_after_the_last_stage_only(
     assert "How was it?" in html and 'aria-label="Rate 5 out of 5"' in html
 
 
+@pytest.mark.parametrize("key", ["drycleaning", "carrepair", "cafe"])
+def test_a_pickup_order_is_rated_after_it_is_handed_over_not_when_ready(
+    client: Client, shop, staff, key: str
+) -> None:
+    from orders.workflow_templates import install_template
+
+    workflow = install_template(shop, key)
+    order = services.create_order(
+        shop=shop, workflow=workflow, number="D-1", customer_name="Vera", by=staff
+    )
+    while not order.stage.waits_for_customer:  # up to "Ready for pickup"
+        order = services.advance_order(order=order, by=staff, expected_version=order.version)
+    assert order.stage.name_en == "Ready for pickup" and not order.is_finished
+    html = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "How was it?" not in html
+    assert rate(client, order, rating=5).status_code == 409
+    order = services.advance_order(order=order, by=staff, expected_version=order.version)
+    assert order.is_finished  # handed over: the last stage
+    html = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "How was it?" in html
+
+
 def test_no_rating_form_before_the_order_is_done(client: Client, order: Order) -> None:
     html = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "How was it?" not in html

@@ -194,6 +194,11 @@ def test_unsubscribe_asks_on_get_and_stops_every_later_message(
     assert "no more messages about order 2001" in done.content.decode()
     order.refresh_from_db()
     assert order.unsubscribed_at is not None
+    # Through the service: a version and a staff-only event, once however often posted.
+    one_click.post(url, {"List-Unsubscribe": "One-Click"})
+    assert list(order.events.filter(kind="unsubscribed").values_list("public", flat=True)) == [
+        False
+    ]
 
     # The queued confirmation is skipped, and later changes queue nothing.
     outbox.deliver_due()

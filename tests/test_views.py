@@ -429,3 +429,28 @@ def test_marking_an_alert_seen_clears_it_and_says_who_saw_it(
     assert (
         staff_client.post(reverse("orders:seen", args=[order.pk, 1]), **HX).status_code == 409
     )  # the creation is no alert
+
+
+def test_the_boards_digest_is_its_tile_count_and_version_sum(
+    staff_client: Client, order: Order, staff
+) -> None:
+    url = reverse("orders:board_partial", args=[order.shop.slug]) + "?digest=1"
+    assert staff_client.get(url).content.decode() == "1:1"
+    services.advance_order(order=order, by=staff, expected_version=1)
+    services.create_order(
+        shop=order.shop, workflow=order.workflow, number="2", customer_name="Ivan", by=staff
+    )
+    response = staff_client.get(url)
+    assert response.content.decode() == "2:3" and response["Cache-Control"] == "no-store"
+    # The board page carries the same digest, which the tablet compares with its own.
+    board = staff_client.get(reverse("orders:shop_board", args=[order.shop.slug]))
+    assert 'data-digest="2:3"' in board.content.decode()
+
+
+def test_the_board_switches_language_for_this_tablet(staff_client: Client, order: Order) -> None:
+    board = reverse("orders:shop_board", args=[order.shop.slug])
+    html = staff_client.get(board).content.decode()
+    assert 'action="/i18n/setlang/"' in html and 'value="ru"' in html
+    staff_client.post("/i18n/setlang/", {"language": "ru", "next": board})
+    russian = staff_client.get(board, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="ru">' in russian and "Перевести заказ 1042" in russian
