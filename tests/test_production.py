@@ -1,5 +1,6 @@
 """Production mode, run as production runs: settings checks and a real Daphne."""
 
+import io
 import json
 import logging
 import os
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -178,26 +180,36 @@ def test_request_id_is_taken_from_the_proxy_or_made(client: Client) -> None:
     assert made != "<bad id>" and len(made) == 16
 
 
-def test_logs_never_carry_phone_numbers_or_e_mail_addresses(
-    shop, staff, caplog: pytest.LogCaptureFixture
-) -> None:
-    handler = logging.StreamHandler(stream := __import__("io").StringIO())
+@contextmanager
+def json_logs() -> Iterator[io.StringIO]:
+    """Every log line written meanwhile, as the production formatter writes it."""
+    handler = logging.StreamHandler(stream := io.StringIO())
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
     logging.getLogger().addHandler(handler)
     try:
-        order = services.create_order(
-            shop=shop,
-            workflow=shop.workflows.first(),
-            number="55",
-            customer_name="Eve",
-            phone="+7 (912) 345-67-89",
-            email="eve@example.org",
-            by=staff,
-        )
-        logging.getLogger("orders").warning("contact %s / %s failed", order.phone, order.email)
+        yield stream
     finally:
         logging.getLogger().removeHandler(handler)
+
+
+def _order_with_contacts(shop: object, staff: object, number: str, **contacts: str) -> object:
+    return services.create_order(
+        shop=shop,
+        workflow=shop.workflows.first(),
+        number=number,
+        customer_name="Eve",
+        by=staff,
+        **contacts,
+    )
+
+
+def test_logs_never_carry_phone_numbers_or_e_mail_addresses(shop, staff) -> None:
+    with json_logs() as stream:
+        order = _order_with_contacts(
+            shop, staff, "55", phone="+7 (912) 345-67-89", email="eve@example.org"
+        )
+        logging.getLogger("orders").warning("contact %s / %s failed", order.phone, order.email)
     line = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert line["message"] == "contact [phone] / [email] failed"
     assert set(line) == {"time", "level", "logger", "request_id", "message"}
@@ -212,28 +224,13 @@ def test_redact_keeps_order_numbers_and_times() -> None:
     assert redact(kept) == kept
 
 
-def test_no_tracking_token_in_any_log_line(
-    shop, staff, caplog: pytest.LogCaptureFixture, settings
-) -> None:
-    # The default SMS backend logs the text it would send, which carries the link.
-    handler = logging.StreamHandler(stream := __import__("io").StringIO())
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
-    logging.getLogger().addHandler(handler)
-    try:
-        order = services.create_order(
-            shop=shop,
-            workflow=shop.workflows.first(),
-            number="56",
-            customer_name="Eve",
-            phone="+7 912 345-67-89",
-            by=staff,
-        )
-        from orders import outbox
+def test_no_tracking_token_in_any_log_line(shop, staff) -> None:
+    from orders import outbox
 
+    # The default SMS backend logs the text it would send, which carries the link.
+    with json_logs() as stream:
+        order = _order_with_contacts(shop, staff, "56", phone="+7 912 345-67-89")
         outbox.deliver_due()
-    finally:
-        logging.getLogger().removeHandler(handler)
     logged = stream.getvalue()
     assert "sms to" in logged and "/t/[token]" in logged
     assert order.token not in logged and "345-67-89" not in logged

@@ -204,17 +204,11 @@ def staff_page(
     user: str = "demo",
     clock: bool = False,
 ) -> object:
-    """A signed-in tablet on `user`'s shop board. `clock`: the page's clock is
-    Playwright's, to be moved by the test (page.clock) instead of waited for."""
+    """A signed-in tablet on `user`'s shop board (`clock`: see _open)."""
     context = browser.new_context(
         viewport={"width": width, "height": height}, locale=locale, bypass_csp=bypass_csp
     )
-    if deaf:
-        context.route_web_socket("**/ws/**", lambda ws: None)
-    page = context.new_page()
-    if clock:
-        page.clock.install()
-    page.goto(server.url + "/staff/login/")
+    page = _open(context, server.url + "/staff/login/", (lambda ws: None) if deaf else None, clock)
     page.fill("#id_username", user)
     page.fill("#id_password", user)
     page.click("button[type=submit], form.login button")
@@ -233,6 +227,12 @@ def customer_page(
     context = browser.new_context(
         viewport={"width": width, "height": 844}, locale=locale, is_mobile=True, has_touch=True
     )
+    return _open(context, url, on_socket, clock)
+
+
+def _open(context: object, url: str, on_socket: object, clock: bool) -> object:
+    """A page of `context` at `url`; `on_socket` handles its websockets, `clock` makes its
+    clock Playwright's (page.clock), to be moved by the test instead of waited for."""
     if on_socket is not None:
         context.route_web_socket("**/ws/**", on_socket)
     page = context.new_page()
