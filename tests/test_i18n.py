@@ -149,3 +149,9 @@ def test_russian_embed_lookup_and_unsubscribe_pages_have_no_english_left(
         "/track/pizzeria/", {"number": "1", "contact": "x@y.z"}, HTTP_ACCEPT_LANGUAGE="ru"
     )
     assert "Не нашли заказ с таким номером" in failed.content.decode()
+
+
+def test_the_russian_estimate_reads_as_a_sentence(client: Client, order: Order) -> None:
+    html = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    # "к завтра 00:37" is not Russian; "Ожидаем примерно: сегодня 19:40" is.
+    assert re.search(r"Ожидаем примерно: <strong>(сегодня|завтра) \d\d:\d\d</strong>", html)
