@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tracker.clientaddr import client_address
+from tracker.clientaddr import request_client_address
 
 from . import ratelimit, services
 from .forms import FeedbackForm, LookupForm, ProblemForm
@@ -237,9 +237,7 @@ def lookup(request: HttpRequest, slug: str | None = None, embed: bool = False) -
         if request.method == "POST":
             # One count per client for every lookup form (the site's and each shop's):
             # moving between shops' forms must not multiply the tries.
-            key = "lookup:" + client_address(
-                request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR", "")
-            )
+            key = "lookup:" + request_client_address(request)
             limit, window = settings.TRACKER_LOOKUP_ATTEMPTS, settings.TRACKER_LOOKUP_WINDOW_SECONDS
             wait = ratelimit.take(key, limit, window)
             if wait:

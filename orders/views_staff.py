@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,6 +24,19 @@ from .board import board_context, digest, render_alerts, render_change
 from .consumers import end_staff_sockets
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
 from .models import FORWARD_KINDS, Order, OrderEvent, Shop, Stage
+
+
+def locked_out(request: HttpRequest, *args: object) -> HttpResponse:
+    """Too many failed sign-ins for this account or from this client (django-axes)."""
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    message = ngettext(
+        "Too many failed sign-ins. Please try again in %(n)d minute.",
+        "Too many failed sign-ins. Please try again in %(n)d minutes.",
+        minutes,
+    ) % {"n": minutes}
+    response = render(request, "registration/locked_out.html", {"message": message}, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 class StaffLoginView(LoginView):

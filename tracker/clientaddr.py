@@ -17,3 +17,9 @@ def client_address(remote: str | None, forwarded_for: str = "") -> str:
     if trusted and len(hops) >= trusted:
         return hops[-trusted]
     return remote or "unknown"
+
+
+def request_client_address(request: object) -> str:
+    """client_address() of a Django request."""
+    meta = request.META
+    return client_address(meta.get("REMOTE_ADDR"), meta.get("HTTP_X_FORWARDED_FOR", ""))

@@ -1,5 +1,6 @@
 """Tracker settings: one file, every value from the environment (see .env.example)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "ninja",
+    "axes",
     "orders",
     "api",
 ]
@@ -82,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Sign-in throttling: answers a locked-out sign-in with our page (orders.views_staff).
+    "axes.middleware.AxesMiddleware",
     # Last, so its process_exception sees the view's exception first.
     "tracker.unavailable.DatabaseUnavailableMiddleware",
 ]
@@ -165,6 +169,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling (django-axes): after TRACKER_SIGNIN_ATTEMPTS failures for one
+# account, or from one client, sign-in is refused for TRACKER_SIGNIN_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("TRACKER_SIGNIN_ATTEMPTS", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("TRACKER_SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "tracker.clientaddr.request_client_address"
+AXES_LOCKOUT_CALLABLE = "orders.views_staff.locked_out"
+AXES_VERBOSE = False
 LOGIN_URL = "orders:login"
 LOGIN_REDIRECT_URL = "orders:board"
 LOGOUT_REDIRECT_URL = "orders:login"
