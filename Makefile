@@ -25,7 +25,8 @@ run: setup
 	$(PY) manage.py migrate --noinput
 	@echo
 	@echo "Tracker is starting on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
-	@TRACKER_PUBLIC_URL=http://$(HOST):$(PORT) $(PY) manage.py seed_demo
+	@$(PY) manage.py set_public_url http://$(HOST):$(PORT) >/dev/null
+	@$(PY) manage.py seed_demo
 	@echo "Open the staff board, sign in, and open a tracking link in another window."
 	@echo
 	$(PY) -m tracker.serve --workers 1 --host $(HOST) --port $(PORT)

@@ -5,10 +5,11 @@ Delivery row: the text is exactly what the change meant, and a message is never
 lost or sent twice (one Delivery per change and channel; see orders.outbox).
 """
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+
+from tracker.publicurl import public_base
 
 from . import rules
 from .models import FORWARD_KINDS, Delivery, MessageKind, MessageTemplate, Order, OrderEvent
@@ -96,7 +97,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
 
 
 def absolute(path: str) -> str:
-    return settings.TRACKER_PUBLIC_URL.rstrip("/") + path
+    return public_base() + path
 
 
 def tracking_url(order: Order) -> str:

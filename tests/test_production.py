@@ -25,6 +25,7 @@ PROD = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "track.example.com,127.0.0.1",
     "EMAIL_URL": "smtp+tls://tracker:secret@smtp.example.com:587",
+    "TRACKER_PUBLIC_URL": "https://track.example.com",
 }
 
 
@@ -49,6 +50,7 @@ def test_check_deploy_is_clean_in_production() -> None:
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is unset"),
         ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS is unset or '*'"),
         ({"EMAIL_URL": "consolemail://"}, "e-mails would only be written to the log"),
+        ({"TRACKER_PUBLIC_URL": ""}, "TRACKER_PUBLIC_URL is unset"),
     ],
 )
 def test_production_refuses_to_start_unsafe(override: dict, message: str) -> None:

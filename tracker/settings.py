@@ -39,6 +39,10 @@ def _refuse_unsafe_production() -> None:
         )
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS is unset or '*'; list the site's host names")
+    if not env.str("TRACKER_PUBLIC_URL", default=""):
+        problems.append(
+            "TRACKER_PUBLIC_URL is unset; set the site's address, e.g. https://track.example.com"
+        )
     if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend" and not env.bool(
         "TRACKER_ALLOW_CONSOLE_EMAIL", default=False
     ):
@@ -59,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.sites",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
@@ -275,7 +280,10 @@ TRACKER_SOCKETS_PER_CLIENT = env.int("TRACKER_SOCKETS_PER_CLIENT", default=200)
 # active and a member of the shop (sign-out closes them at once).
 TRACKER_STAFF_RECHECK_SECONDS = env.float("TRACKER_STAFF_RECHECK_SECONDS", default=60.0)
 TRACKER_FEEDBACK_EDIT_SECONDS = env.int("TRACKER_FEEDBACK_EDIT_SECONDS", default=1800)
-TRACKER_PUBLIC_URL = env.str("TRACKER_PUBLIC_URL", default="http://127.0.0.1:8000")
+# The site's public address for links in messages, webhooks, the API and commands;
+# empty: the address `make run` recorded (tracker/publicurl.py). Production must set it.
+TRACKER_PUBLIC_URL = env.str("TRACKER_PUBLIC_URL", default="")
+SITE_ID = 1
 # How many proxies in front of Tracker append to X-Forwarded-For (deploy/nginx.conf: 1).
 # The client's address is the entry that many from the right; 0: the connection's.
 TRACKER_TRUSTED_PROXIES = env.int("TRACKER_TRUSTED_PROXIES", default=0)

@@ -1,6 +1,5 @@
 import sys
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
@@ -9,6 +8,7 @@ from django.utils import translation
 
 from orders import services
 from orders.models import Shop
+from tracker.publicurl import public_base
 
 
 class Command(BaseCommand):
@@ -70,5 +70,5 @@ class Command(BaseCommand):
                 )
         except services.ActionRefused as refused:
             raise CommandError(refused.message) from None
-        base = settings.TRACKER_PUBLIC_URL.rstrip("/")
+        base = public_base()
         self.stdout.write(f"{base}{reverse('orders:track', args=[order.token])}")

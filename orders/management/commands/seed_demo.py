@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -7,6 +6,7 @@ from django.urls import reverse
 from orders import services
 from orders.models import Membership, Order, Shop
 from orders.workflow_templates import TEMPLATES, install_template
+from tracker.publicurl import public_base
 
 DEMO_ORDERS = [
     # (number, customer, workflow, how many times to advance)
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             )
             for _step in range(steps):
                 order = services.advance_order(order=order, by=user, expected_version=order.version)
-        base = settings.TRACKER_PUBLIC_URL.rstrip("/")
+        base = public_base()
         self.stdout.write(
             f"Staff board: {base}{reverse('orders:login')}  (user demo, password demo)"
         )
