@@ -12,12 +12,15 @@ import logging
 import random
 import threading
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import close_old_connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+
+from tracker.publicurl import public_base
 
 from . import sms
 from .models import Delivery
@@ -51,8 +54,17 @@ def send_email(delivery: Delivery) -> None:
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
+            # The same on every attempt: if a worker dies after the server took the
+            # message but before the row says so, the retry is the same message, and
+            # mail systems that see an ID twice keep one.
+            "Message-ID": message_id(delivery),
         },
     ).send(fail_silently=False)
+
+
+def message_id(delivery: Delivery) -> str:
+    domain = urlsplit(public_base()).hostname or "tracker.invalid"
+    return f"<delivery-{delivery.pk}.{delivery.created_at:%Y%m%d}@{domain}>"
 
 
 def send_sms(delivery: Delivery) -> None:

@@ -386,3 +386,12 @@ def test_an_order_created_on_the_board_confirms_in_the_chosen_language(
     assert message.subject == "Заказ B-1 принят · Pizzeria"
     assert "Капучино и круассан" in message.body
     assert "Здравствуйте, Ivan!" in message.body
+
+
+def test_an_e_mail_sent_again_carries_the_same_message_id(shop: Shop, staff: object) -> None:
+    create(shop, staff)
+    delivery = Delivery.objects.get(channel="email")
+    outbox.send_email(delivery)
+    outbox.send_email(delivery)  # as a retry after a worker died mid-way would
+    first, second = (m.extra_headers["Message-ID"] for m in mail.outbox)
+    assert first == second and first.startswith(f"<delivery-{delivery.pk}.")
