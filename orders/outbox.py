@@ -11,12 +11,14 @@ visible in the admin. Run by `manage.py deliver` (started by `make run` and
 import logging
 import random
 import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -146,19 +148,50 @@ def attempt(delivery: Delivery, now: datetime) -> None:
     )
 
 
+def _destination(channel: str, endpoint_id: int | None) -> tuple:
+    # Each webhook endpoint is a destination of its own; all e-mail goes through one
+    # SMTP server, all SMS through one provider.
+    return (channel, endpoint_id if channel == Delivery.Channel.WEBHOOK else None)
+
+
+def _attempt_in_turn(pks: list[int], now: datetime) -> None:
+    for pk in pks:
+        delivery = Delivery.objects.select_related("order__shop", "endpoint").get(pk=pk)
+        attempt(delivery, now)
+
+
+def _attempt_in_thread(pks: list[int], now: datetime) -> None:
+    try:
+        _attempt_in_turn(pks, now)
+    finally:
+        connections.close_all()  # this thread's own connections (back to the pool)
+
+
 def deliver_due(now: datetime | None = None, limit: int = 100) -> int:
-    """Attempt every delivery due at `now`; returns how many were attempted."""
+    """Attempt every delivery due at `now`; returns how many were attempted.
+
+    Destinations are served side by side, each one's deliveries in turn: a
+    destination that hangs (every call has a timeout) holds up only itself, never
+    another shop's webhooks or the e-mails.
+    """
     now = now or timezone.now()
-    candidates = list(
-        due(now).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]
+    candidates = (
+        due(now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", "channel", "endpoint_id")[:limit]
     )
-    done = 0
-    for pk in candidates:
+    queues: dict[tuple, list[int]] = defaultdict(list)
+    for pk, channel, endpoint_id in candidates:
         if _claim(pk, now):
-            delivery = Delivery.objects.select_related("order__shop", "endpoint").get(pk=pk)
-            attempt(delivery, now)
-            done += 1
-    return done
+            queues[_destination(channel, endpoint_id)].append(pk)
+    if len(queues) <= 1:  # one destination: no thread needed
+        for pks in queues.values():
+            _attempt_in_turn(pks, now)
+    else:
+        workers = min(len(queues), settings.TRACKER_DELIVERY_CONCURRENCY)
+        with ThreadPoolExecutor(workers, thread_name_prefix="deliver") as pool:
+            list(pool.map(lambda pks: _attempt_in_thread(pks, now), queues.values()))
+    return sum(len(pks) for pks in queues.values())
 
 
 def run(stop: threading.Event, poll_seconds: float = 1.0) -> None:

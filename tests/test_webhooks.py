@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from orders import outbox, services
 from orders.models import Delivery, Order, Shop, WebhookEndpoint
-from tests.support.receiver import Receiver, receiver  # noqa: F401 (fixture)
+from tests.support.receiver import Receiver, other_receiver, receiver  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -250,3 +250,40 @@ def test_the_connection_itself_is_checked_before_a_byte_is_sent(
     with pytest.raises(destinations.RefusedDestination):
         opener.open(urllib.request.Request(receiver.url, data=b"{}"), timeout=5)
     assert receiver.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hung_endpoint_holds_up_only_itself(
+    shop: Shop,
+    other_shop: Shop,
+    staff: object,
+    stranger: object,
+    receiver: Receiver,  # noqa: F811
+    other_receiver: Receiver,  # noqa: F811
+    settings,
+) -> None:
+    import threading
+
+    settings.TRACKER_WEBHOOKS_ALLOW_PRIVATE = True  # both receivers run on this machine
+    receiver.hold = True  # shop's endpoint takes the request and never answers (yet)
+    WebhookEndpoint.objects.create(shop=shop, url=receiver.url)
+    WebhookEndpoint.objects.create(shop=other_shop, url=other_receiver.url)
+    new_order(shop, staff)  # queued first
+    services.create_order(
+        shop=other_shop,
+        workflow=other_shop.workflows.get(key="pizza"),
+        number="9",
+        customer_name="Olga",
+        by=stranger,
+    )
+    worker = threading.Thread(target=outbox.deliver_due)
+    worker.start()
+    try:
+        assert receiver.arrived.wait(30)  # the hung call is under way...
+        # ...and the other shop's webhook is delivered meanwhile, not after it.
+        assert other_receiver.arrived.wait(30)
+        assert len(other_receiver.requests) == 1 and worker.is_alive()
+    finally:
+        receiver.release.set()
+        worker.join(timeout=60)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}

@@ -224,6 +224,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tracker@localhost")
 SMS_BACKEND = env.str("SMS_BACKEND", default="orders.sms.LoggingBackend")
 # Webhooks go only to public addresses; true lets an on-premise install call its own network.
 TRACKER_WEBHOOKS_ALLOW_PRIVATE = env.bool("TRACKER_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Destinations (each webhook endpoint, SMTP, the SMS provider) served at once by a
+# delivery worker: a hung one holds up only itself.
+TRACKER_DELIVERY_CONCURRENCY = env.int("TRACKER_DELIVERY_CONCURRENCY", default=8)
 # Failed e-mails, SMS and webhooks are retried with backoff for this long, then logged as failed.
 TRACKER_DELIVERY_GIVE_UP_HOURS = env.int("TRACKER_DELIVERY_GIVE_UP_HOURS", default=24)
 

@@ -21,14 +21,18 @@ class Receiver:
     statuses: list[int] = field(default_factory=lambda: [200])
     requests: list[Received] = field(default_factory=list)
     location: str = ""
+    # While set, a request is held (recorded, unanswered) until `release` is set:
+    # a destination that hangs.
+    hold: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
+    arrived: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/tracker"
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def _serve() -> Iterator[Receiver]:
     state: dict = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -36,6 +40,9 @@ def receiver() -> Iterator[Receiver]:
             me: Receiver = state["receiver"]
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             me.requests.append(Received(dict(self.headers.items()), body))
+            me.arrived.set()
+            if me.hold:
+                me.release.wait(timeout=60)  # bounded: the test releases it
             status = me.statuses[min(len(me.requests), len(me.statuses)) - 1]
             self.send_response(status)
             if me.location:
@@ -52,5 +59,16 @@ def receiver() -> Iterator[Receiver]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield me
+    me.release.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    yield from _serve()
+
+
+@pytest.fixture
+def other_receiver() -> Iterator[Receiver]:
+    yield from _serve()
