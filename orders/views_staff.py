@@ -72,6 +72,7 @@ def _board_page(
             "form": form or OrderCreateForm(shop),
             "lang": get_language(),
             "poll_seconds": settings.TRACKER_POLL_SECONDS,
+            "check_seconds": settings.TRACKER_BOARD_CHECK_SECONDS,
         }
         return render(request, "orders/board.html", context, status=status)
 

@@ -279,6 +279,12 @@ TRACKER_LAYER_PROBE_TIMEOUT_SECONDS = env.float("TRACKER_LAYER_PROBE_TIMEOUT_SEC
 # Sockets one client address may hold open on one process (a shop's counter with
 # many tablets behind one address stays far below it); more are closed with 4029.
 TRACKER_SOCKETS_PER_CLIENT = env.int("TRACKER_SOCKETS_PER_CLIENT", default=200)
+# How often a board checks that it has every change (tile count and version sum).
+# Without Redis a change made by another process (manage.py create_order) reaches
+# no socket, so the check is what brings it, and runs often.
+TRACKER_BOARD_CHECK_SECONDS = env.int(
+    "TRACKER_BOARD_CHECK_SECONDS", default=60 if REDIS_URL else 10
+)
 # Open staff board sockets re-check this often that their user is still signed in,
 # active and a member of the shop (sign-out closes them at once).
 TRACKER_STAFF_RECHECK_SECONDS = env.float("TRACKER_STAFF_RECHECK_SECONDS", default=60.0)

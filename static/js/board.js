@@ -6,7 +6,6 @@
   "use strict";
 
   var MESSAGE_MS = 8000;
-  var DIGEST_MS = 60000;
 
   function start(root) {
     var search = document.getElementById("board-search");
@@ -133,8 +132,9 @@
     new MutationObserver(soon).observe(root, { childList: true, subtree: true });
 
     // The tablet checks now and then that it has missed no change (a push can be
-    // lost while the socket stays open): the server's count and version sum of
-    // the board's tiles against its own.
+    // lost while the socket stays open, and without Redis another process's change
+    // reaches no socket): the server's count and version sum of the board's tiles
+    // against its own.
     function digest() {
       var versions = 0;
       var all = tiles();
@@ -149,7 +149,7 @@
           if (theirs && theirs !== digest()) root.dispatchEvent(new CustomEvent("tracker:resync"));
         })
         .catch(function () { /* the live status says what is wrong */ });
-    }, DIGEST_MS);
+    }, Math.max(1, Number(root.dataset.checkSeconds || 60)) * 1000);
 
     if (search) {
       search.addEventListener("input", tidy);

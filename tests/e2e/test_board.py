@@ -198,3 +198,14 @@ def test_a_problem_report_is_an_alert_until_someone_has_seen_it(browser, kitchen
     expect(a.locator("#panel .timeline")).to_contain_text("Kim")
     a.context.close()
     b.context.close()
+
+
+def test_an_order_made_by_another_process_appears_on_an_open_board(browser, kitchen) -> None:
+    # The embedded default has no Redis: manage.py's change reaches no socket, and
+    # the board's own check brings it (moved on with the page's clock, not waited for).
+    page = tablet(browser, kitchen, clock=True)
+    kitchen.manage("create_order", "--shop", "kds", "--number", "2200", "--customer", "Zoya Orlova")
+    expect(page.locator(".tile", has_text="#2200")).to_have_count(0)
+    page.clock.fast_forward(int(page.locator("main").get_attribute("data-check-seconds")) * 1000)
+    expect(page.locator(".tile", has_text="#2200")).to_have_count(1, timeout=LIVE)
+    page.context.close()
