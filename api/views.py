@@ -80,7 +80,11 @@ class KeyAuth(HttpBearer):
 api = NinjaAPI(
     title="Tracker API",
     version="1",
-    description="Create and move orders from a shop's own systems. See docs/API.md.",
+    description=(
+        "Create and move orders from a shop's own systems. Authenticate with "
+        "Authorization: Bearer <key> (a key per shop); send Idempotency-Key to retry "
+        "a POST safely; a stale version is a 409 with the order as it is now."
+    ),
     auth=KeyAuth(),
     urls_namespace="api",
 )

@@ -231,6 +231,13 @@ def test_bad_lookup_input_is_a_clear_400(client: Client, order: Order, data: dic
     assert 'class="care-message care-error" role="alert"' in html
 
 
+def test_the_embedded_lookup_shows_the_shops_contacts(
+    client: Client, embeddable_shop: Shop, order: Order
+) -> None:
+    html = client.get(f"/track/{embeddable_shop.slug}/embed/?lang=en").content.decode()
+    assert embeddable_shop.phone in html
+
+
 def test_the_embedded_lookup_leads_to_the_embedded_tracker(
     client: Client, embeddable_shop: Shop, order: Order
 ) -> None:
