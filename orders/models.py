@@ -202,8 +202,12 @@ class Order(models.Model):
         COMPLETED = "completed", _("completed")
         CANCELLED = "cancelled", _("cancelled")
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="orders")
-    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="orders")
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="orders", verbose_name=_("shop")
+    )
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.PROTECT, related_name="orders", verbose_name=_("workflow")
+    )
     number = models.CharField(_("order number"), max_length=40)
     # Public and unguessable; never the primary key, never derived from it.
     token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
@@ -217,7 +221,9 @@ class Order(models.Model):
     language = models.CharField(_("language"), max_length=2, choices=LANGUAGE_CHOICES, blank=True)
     # Set when the customer follows the unsubscribe link: no more messages.
     unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, related_name="+", verbose_name=_("stage")
+    )
     # When the current stage was reached (moving forward): the ETA counts from here.
     stage_since = models.DateTimeField(null=True, blank=True)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ACTIVE)
@@ -231,9 +237,9 @@ class Order(models.Model):
     delay_until = models.DateTimeField(_("new time"), null=True, blank=True)
     # Copy of the newest event's kind, so the board knows what Undo may do without a query.
     last_action = models.CharField(max_length=12, blank=True)
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("order")
@@ -284,22 +290,26 @@ class OrderEvent(models.Model):
         UNSUBSCRIBED = "unsubscribed", _("messages stopped")
         EDITED = "edited", _("details edited")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    version = models.PositiveIntegerField()
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order")
+    )
+    version = models.PositiveIntegerField(_("version"))
+    kind = models.CharField(_("what happened"), max_length=12, choices=Kind.choices)
+    stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, related_name="+", verbose_name=_("stage")
+    )
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    by_name = models.CharField(max_length=150, blank=True)
-    text = models.CharField(max_length=500, blank=True)
+    by_name = models.CharField(_("by"), max_length=150, blank=True)
+    text = models.CharField(_("text"), max_length=500, blank=True)
     # Staff-only notes are never rendered on a public page, the embed or a customer socket.
     public = models.BooleanField(default=True)
     # A "seen" event: the problem report or rating it acknowledges.
     acknowledges = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="acknowledgements"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("order event")

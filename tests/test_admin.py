@@ -137,3 +137,15 @@ def test_message_texts_and_embed_origins_are_edited_on_the_shop_page(
     page = admin.get(f"/admin/orders/shop/{shop.pk}/change/").content.decode()
     assert "{eta}" in page  # the placeholders are listed where the texts are edited
     assert 'name="embed_origins"' in page and 'name="address_form"' in page
+
+
+def test_the_russian_admin_speaks_russian_in_its_columns_and_titles(
+    admin: Client, order: Order
+) -> None:
+    orders = admin.get("/admin/orders/order/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    for header in ("Магазин", "Этап", "Версия", "Создан"):
+        assert f">{header}<" in orders or f">{header}</a>" in orders, header
+    for english in (">Shop<", ">Stage<", ">Version<", ">Created at<"):
+        assert english not in orders
+    deliveries = admin.get("/admin/orders/delivery/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Выберите запись об отправке для изменения" in deliveries
