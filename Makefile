@@ -60,7 +60,7 @@ format: setup-dev
 
 # Needs GNU gettext; the compiled catalogues are committed so users do not.
 messages: setup
-	$(PY) manage.py makemessages -l ru -l en --no-obsolete
+	$(PY) manage.py makemessages -l ru -l en -l ru_TY --no-obsolete
 	$(PY) manage.py makemessages -d djangojs -l ru -l en --no-obsolete --ignore=.venv
 	$(PY) manage.py compilemessages --ignore=.venv
 

@@ -154,7 +154,8 @@ def _progress_context(
 
 
 def render_progress(order: Order, lang: str, context: dict | None = None) -> str:
-    with translation.override(lang), timezone.override(order.shop.timezone):
+    wording = rules.customer_language(order.shop, lang)
+    with translation.override(wording), timezone.override(order.shop.timezone):
         context = {**(context or progress_context(order)), "lang": lang}
         return render_to_string("orders/track.html#progress", context).strip()
 

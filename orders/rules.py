@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Feedback, Order, OrderEvent, Stage
+from .models import Feedback, Order, OrderEvent, Shop, Stage
 
 # The kinds of step that an undo takes back.
 UNDOABLE_KINDS = (OrderEvent.Kind.ADVANCED, OrderEvent.Kind.COMPLETED)
@@ -153,3 +153,10 @@ ASIDE_KINDS = (
     OrderEvent.Kind.UNSUBSCRIBED,
     OrderEvent.Kind.EDITED,
 )
+
+
+def customer_language(shop: Shop | None, lang: str) -> str:
+    """The wording a customer of this shop reads in `lang`. A shop that addresses its
+    customers informally (ты) gets Russian from its own catalogue, ru-ty, which says
+    only what differs and falls back to ru for every neutral text."""
+    return "ru-ty" if lang == "ru" and shop is not None and shop.address_form == "ty" else lang

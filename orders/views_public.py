@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tracker.clientaddr import request_client_address
 
-from . import ratelimit, services
+from . import ratelimit, rules, services
 from .forms import FeedbackForm, LookupForm, ProblemForm
 from .live import LANGS, cached_progress, order_for_token, progress_context
 from .models import TOKEN_PATTERN, Order, Shop
@@ -72,7 +72,8 @@ def _render_progress(
     A form post's answer carries its message inside the fragment, so it is rendered.
     """
     lang = public_language(request, order.shop)
-    with translation.override(lang), timezone.override(order.shop.timezone):
+    wording = rules.customer_language(order.shop, lang)
+    with translation.override(wording), timezone.override(order.shop.timezone):
         message, status = "", 200
         if respond:
             message, status = respond(order)
@@ -232,7 +233,7 @@ def lookup(request: HttpRequest, slug: str | None = None, embed: bool = False) -
             return not_found(request)
     lang = public_language(request, shop)
     status, message = 200, ""
-    with translation.override(lang):
+    with translation.override(rules.customer_language(shop, lang)):
         form = LookupForm(request.POST or None)
         if request.method == "POST":
             # One count per client for every lookup form (the site's and each shop's):
@@ -286,7 +287,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         order = services.unsubscribe(order=order)
     lang = public_language(request, order.shop)
-    with translation.override(lang):
+    with translation.override(rules.customer_language(order.shop, lang)):
         response = render(
             request, "orders/unsubscribe.html", {"order": order, "shop": order.shop, "lang": lang}
         )

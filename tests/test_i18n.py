@@ -155,3 +155,26 @@ def test_the_russian_estimate_reads_as_a_sentence(client: Client, order: Order) 
     html = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     # "к завтра 00:37" is not Russian; "Ожидаем примерно: сегодня 19:40" is.
     assert re.search(r"Ожидаем примерно: <strong>(сегодня|завтра) \d\d:\d\d</strong>", html)
+
+
+def test_a_shop_that_says_ty_says_it_on_the_tracker_too(
+    client: Client, order: Order, staff
+) -> None:
+    order.shop.address_form = "ty"
+    order.shop.language = "ru"
+    order.shop.save()
+    services.delay_order(order=order, by=staff, expected_version=1, reason="Пробки")
+    page = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Привет, Maria!" in page and "Твой заказ задерживается" in page
+    assert "Здравствуйте" not in page and "Ваш заказ" not in page
+    assert '<html lang="ru">' in page
+    # Neutral texts come from the one Russian catalogue.
+    assert "Отследить заказ" in client.get("/track/pizzeria/?lang=ru").content.decode()
+    lookup = client.get("/track/pizzeria/?lang=ru").content.decode()
+    assert "Введи номер заказа" in lookup
+    # A shop that says вы keeps it.
+    order.shop.address_form = "vy"
+    order.shop.save()
+    services.add_note(order=order, by=staff, text="Скоро будем", public=True)  # a new version
+    formal = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Здравствуйте, Maria!" in formal and "Ваш заказ задерживается" in formal
