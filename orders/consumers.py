@@ -99,7 +99,7 @@ def _socket_client(scope: dict) -> str:
     headers = dict(scope.get("headers") or [])
     forwarded = headers.get(b"x-forwarded-for", b"").decode("latin1")
     remote = (scope.get("client") or [None])[0]
-    return client_address(remote, forwarded)
+    return client_address(remote, forwarded) or "unknown"
 
 
 class _PushConsumer(AsyncWebsocketConsumer):

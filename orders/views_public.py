@@ -238,7 +238,7 @@ def lookup(request: HttpRequest, slug: str | None = None, embed: bool = False) -
         if request.method == "POST":
             # One count per client for every lookup form (the site's and each shop's):
             # moving between shops' forms must not multiply the tries.
-            key = "lookup:" + request_client_address(request)
+            key = f"lookup:{request_client_address(request) or 'unknown'}"
             limit, window = settings.TRACKER_LOOKUP_ATTEMPTS, settings.TRACKER_LOOKUP_WINDOW_SECONDS
             wait = ratelimit.take(key, limit, window)
             if wait:

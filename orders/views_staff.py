@@ -26,6 +26,14 @@ from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm
 from .models import FORWARD_KINDS, Order, OrderEvent, Shop, Stage
 
 
+def signin_username(request: HttpRequest, credentials: dict | None) -> str | None:
+    """The user name a sign-in tried, as django-axes records it: cut to its 255-character
+    column (a longer one, typed or hostile, would fail the insert into a 500)."""
+    data = credentials if credentials is not None else getattr(request, "POST", {})
+    name = data.get("username")
+    return name[:255] if isinstance(name, str) else name
+
+
 def locked_out(request: HttpRequest, *args: object) -> HttpResponse:
     """Too many failed sign-ins for this account or from this client (django-axes)."""
     minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))

@@ -65,3 +65,8 @@ def test_a_good_sign_in_clears_the_failures(staff: object, settings, limit: int)
     client.logout()
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert sign_in(client, "anna", "wrong").status_code == 200
+
+
+def test_a_very_long_user_name_is_refused_not_a_500(db: None) -> None:
+    answer = sign_in(Client(), "x" * 5000, "wrong")
+    assert answer.status_code == 200  # the form again, saying the pair does not match

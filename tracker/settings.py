@@ -186,6 +186,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "tracker.clientaddr.request_client_address"
 AXES_LOCKOUT_CALLABLE = "orders.views_staff.locked_out"
+AXES_USERNAME_CALLABLE = "orders.views_staff.signin_username"
 AXES_VERBOSE = False
 LOGIN_URL = "orders:login"
 LOGIN_REDIRECT_URL = "orders:board"
