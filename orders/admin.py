@@ -5,6 +5,7 @@ so the admin obeys the same locking, versioning, history and broadcast.
 """
 
 from django.contrib import admin, messages
+from django.core.validators import MaxValueValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -26,6 +27,7 @@ from .models import (
 )
 from .placeholders import PLACEHOLDERS
 from .workflow_templates import TEMPLATES, copy_workflow, install_template
+from .workflows import MAX_POSITION, make_room, settle
 
 
 class MembershipInline(admin.TabularInline):
@@ -52,7 +54,8 @@ class MessageTemplateInline(admin.StackedInline):
 class WebhookEndpointInline(admin.TabularInline):
     model = WebhookEndpoint
     extra = 0
-    fields = ["url", "secret", "active"]
+    # The signing secret is made on creation and shown once, in a message.
+    fields = ["url", "active"]
 
 
 @admin.register(Shop)
@@ -62,6 +65,19 @@ class ShopAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, MessageTemplateInline, WebhookEndpointInline]
     actions = ["install_templates"]
+
+    def save_formset(self, request: HttpRequest, form: object, formset, change: bool) -> None:  # noqa: ANN001
+        super().save_formset(request, form, formset, change)
+        for endpoint in formset.new_objects if formset.model is WebhookEndpoint else []:
+            self.message_user(
+                request,
+                _(
+                    "The signing secret of %(url)s is %(secret)s — copy it now: "
+                    "it is never shown again."
+                )
+                % {"url": endpoint.url, "secret": endpoint.secret},
+                messages.WARNING,
+            )
 
     @admin.action(description=_("Add all built-in workflows (pizza, café, shop, …)"))
     def install_templates(self, request: HttpRequest, queryset: QuerySet[Shop]) -> None:
@@ -74,7 +90,22 @@ class ShopAdmin(admin.ModelAdmin):
 class StageInline(admin.TabularInline):
     model = Stage
     extra = 1
-    fields = ["position", "name_ru", "name_en", "text_ru", "text_en", "expected_minutes", "notify"]
+    fields = [
+        "position",
+        "name_ru",
+        "name_en",
+        "text_ru",
+        "text_en",
+        "expected_minutes",
+        "notify",
+        "waits_for_customer",
+    ]
+
+    def get_formset(self, request: HttpRequest, obj: object = None, **kwargs: object) -> object:
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["position"].max_value = MAX_POSITION
+        formset.form.base_fields["position"].validators.append(MaxValueValidator(MAX_POSITION))
+        return formset
 
 
 @admin.register(Workflow)
@@ -84,6 +115,15 @@ class WorkflowAdmin(admin.ModelAdmin):
     fields = ["shop", "key", "name_ru", "name_en", "aftercare_ru", "aftercare_en"]
     inlines = [StageInline]
     actions = ["duplicate"]
+
+    def save_formset(self, request: HttpRequest, form: object, formset, change: bool) -> None:  # noqa: ANN001
+        if formset.model is not Stage:
+            return super().save_formset(request, form, formset, change)
+        # Stages move out of each other's way first: a swap never collides.
+        make_room(form.instance)
+        super().save_formset(request, form, formset, change)
+        settle(form.instance)
+        return None
 
     @admin.action(description=_("Duplicate the selected workflows"))
     def duplicate(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from orders.models import Order, Shop, Workflow
+from tests.support.adminforms import form_fields, workflow_form
 
 
 @pytest.fixture
@@ -149,3 +150,73 @@ def test_the_russian_admin_speaks_russian_in_its_columns_and_titles(
         assert english not in orders
     deliveries = admin.get("/admin/orders/delivery/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Выберите запись об отправке для изменения" in deliveries
+
+
+def test_shop_members_have_no_admin_even_with_staff_status(
+    client: Client, staff, order: Order
+) -> None:
+    # The admin shows every shop at once: it is for operators (superusers) only.
+    staff.is_staff = True
+    staff.save()
+    client.force_login(staff)
+    for url in ("/admin/", "/admin/orders/order/", f"/admin/orders/order/{order.pk}/change/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    response = client.post("/admin/api/apikey/add/", {"shop": order.shop_id, "name": "x"})
+    assert response.status_code == 302
+    from api.models import ApiKey
+
+    assert not ApiKey.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "reorder",
+    [
+        lambda s: [s[1], s[0], *s[2:]],
+        lambda s: [s[-1], *s[:-1]],
+        lambda s: [*s[1:], s[0]],
+    ],
+    ids=["swap", "to-top", "to-bottom"],
+)
+def test_reordering_stages_in_the_admin_never_errors(admin: Client, order: Order, reorder) -> None:
+    workflow = order.workflow
+    before = list(workflow.stages.all())
+    new = reorder(before)
+    positions = {stage.pk: before[n].position for n, stage in enumerate(new)}
+    response = admin.post(
+        f"/admin/orders/workflow/{workflow.pk}/change/", workflow_form(workflow, positions)
+    )
+    assert response.status_code == 302
+    assert list(workflow.stages.all()) == new
+    assert [s.position for s in workflow.stages.all()] == list(range(1, len(new) + 1))
+    order.refresh_from_db()
+    assert order.stage == before[0]  # the open order stays where it is
+
+
+def test_a_duplicate_position_is_refused_not_a_500(admin: Client, order: Order) -> None:
+    workflow = order.workflow
+    first, second = workflow.stages.all()[:2]
+    response = admin.post(
+        f"/admin/orders/workflow/{workflow.pk}/change/",
+        workflow_form(workflow, {second.pk: first.position}),
+    )
+    assert response.status_code == 200 and "errornote" in response.content.decode()
+    assert [s.pk for s in workflow.stages.all()][:2] == [first.pk, second.pk]
+
+
+def test_a_webhook_secret_is_shown_once_when_made(admin: Client, shop: Shop, settings) -> None:
+    settings.TRACKER_WEBHOOKS_ALLOW_PRIVATE = True  # a local receiver: no DNS needed
+    page = admin.get(f"/admin/orders/shop/{shop.pk}/change/").content.decode()
+    form = form_fields(page)
+    form.update(
+        {
+            "webhooks-TOTAL_FORMS": 1,
+            "webhooks-0-url": "http://127.0.0.1:9/hook",
+            "webhooks-0-active": "on",
+        }
+    )
+    response = admin.post(f"/admin/orders/shop/{shop.pk}/change/", form, follow=True)
+    endpoint = shop.webhooks.get()
+    assert endpoint.secret in response.content.decode()
+    again = admin.get(f"/admin/orders/shop/{shop.pk}/change/").content.decode()
+    assert endpoint.secret not in again

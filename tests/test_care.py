@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 
 from orders import services
 from orders.models import Order
+from tests.support.adminforms import workflow_form
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -329,32 +330,9 @@ def test_the_shop_edits_its_aftercare_memo_in_the_admin(
     admin_client: Client, client: Client, salon_order: Order, staff
 ) -> None:
     workflow = salon_order.workflow
-    stages = list(workflow.stages.all())
-    data = {
-        "shop": workflow.shop_id,
-        "key": workflow.key,
-        "name_ru": workflow.name_ru,
-        "name_en": workflow.name_en,
-        "aftercare_ru": "Новый текст",
-        "aftercare_en": "Come back in <b>two</b> weeks",
-        "stages-TOTAL_FORMS": len(stages),
-        "stages-INITIAL_FORMS": len(stages),
-        "stages-MIN_NUM_FORMS": 0,
-        "stages-MAX_NUM_FORMS": 1000,
-    }
-    for i, stage in enumerate(stages):
-        data.update(
-            {
-                f"stages-{i}-id": stage.pk,
-                f"stages-{i}-workflow": workflow.pk,
-                f"stages-{i}-position": stage.position,
-                f"stages-{i}-name_ru": stage.name_ru,
-                f"stages-{i}-name_en": stage.name_en,
-                f"stages-{i}-text_ru": stage.text_ru,
-                f"stages-{i}-text_en": stage.text_en,
-                f"stages-{i}-expected_minutes": stage.expected_minutes,
-            }
-        )
+    data = workflow_form(
+        workflow, aftercare_ru="Новый текст", aftercare_en="Come back in <b>two</b> weeks"
+    )
     response = admin_client.post(f"/admin/orders/workflow/{workflow.pk}/change/", data)
     assert response.status_code == 302
     order = finish(salon_order, staff)

@@ -58,7 +58,7 @@ def _refuse_unsafe_production() -> None:
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "tracker.admin.OperatorAdminConfig",  # the admin, for superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
