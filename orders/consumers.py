@@ -1,12 +1,14 @@
-"""Thin, read-only sockets: subscribe, then snapshot, then forward pushed HTML.
+"""Thin, read-only sockets: subscribe, then snapshot, then send each change.
 
-Rendering happens once per change in orders.live; handlers here only forward it.
+A change arrives as a notice (orders.live.broadcast_order); the sockets of this
+process that hear it together share one read and one render per language.
 """
 
 import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Callable, Hashable
 from urllib.parse import parse_qs
 
 from asgiref.sync import async_to_sync
@@ -31,35 +33,37 @@ from tracker.closecodes import (
 
 from . import layerwatch
 from .board import render_board
-from .live import LANGS, board_group, order_group, progress_for_tokens
+from .live import LANGS, board_group, order_group, progress_for_tokens, tiles_for
 from .models import Membership, Shop
 
 log = logging.getLogger(__name__)
 
 
-class _Snapshots:
-    """Tracking sockets that connect together share one read of their snapshots.
+class _Batched:
+    """Sockets that need fragments together share one read of them.
 
     All sockets' database work runs in one thread, one call at a time: a query per
-    connect made that thread the bound of a connect burst or a reconnect storm
-    (half its samples were that query's round trip). Here a connect waits for the
-    next batch instead: every socket that joined its group while the previous batch
-    ran is read in one call, after its group_add, so subscribe-then-snapshot holds.
-    A failed read fails its whole batch, so only an outage can fail one: the route
-    admits only well-formed tokens, and an unknown one is a None, not an error.
+    socket made that thread the bound of a connect burst, a reconnect storm or a
+    push to many watchers. Here a socket waits for the next batch instead: every
+    key asked for while the previous batch ran is read in one call, each distinct
+    key once (a change heard by 2,000 watchers is read and rendered once). A
+    snapshot is asked for after the socket's group_add, so subscribe-then-snapshot
+    holds. A failed read fails its whole batch, so only an outage can fail one:
+    an unknown key is a None, not an error.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, read: Callable[[list], dict]) -> None:
+        self.read = read
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.waiting: list[tuple[str, str, asyncio.Future]] = []
+        self.waiting: list[tuple[Hashable, asyncio.Future]] = []
         self.reader: asyncio.Task | None = None
 
-    async def get(self, token: str, lang: str) -> str | None:
+    async def get(self, key: Hashable) -> str | None:
         loop = asyncio.get_running_loop()
         if self.loop is not loop:  # a new event loop (tests start one each)
             self.loop, self.waiting, self.reader = loop, [], None
         future = loop.create_future()
-        self.waiting.append((token, lang, future))
+        self.waiting.append((key, future))
         if self.reader is None or self.reader.done():
             self.reader = loop.create_task(self._read_batches())
         return await future
@@ -68,20 +72,21 @@ class _Snapshots:
         while self.waiting:
             batch, self.waiting = self.waiting, []
             try:
-                found = await database_sync_to_async(progress_for_tokens)(
-                    [(token, lang) for token, lang, _ in batch]
-                )
+                keys = list(dict.fromkeys(key for key, _ in batch))
+                found = await database_sync_to_async(self.read)(keys)
             except Exception as error:  # each socket handles it (a database outage)
-                for *_, future in batch:
+                for _, future in batch:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for token, lang, future in batch:
+            for key, future in batch:
                 if not future.done():  # done: its socket went away meanwhile
-                    future.set_result(found[(token, lang)])
+                    future.set_result(found[key])
 
 
-_snapshots = _Snapshots()
+# Keys: (token, language) and (order pk, language, with the alerts).
+_snapshots = _Batched(progress_for_tokens)
+_tiles = _Batched(tiles_for)
 
 
 def _lang(scope: dict) -> str:
@@ -193,9 +198,9 @@ class _PushConsumer(AsyncWebsocketConsumer):
         # Channels (since 4.2) closes stale database connections in a thread before
         # every message of every socket: for one push to 2,000 watchers, 2,000 hops
         # through the one thread all sockets' database work shares (a third of a
-        # fan-out's CPU in py-spy). Only the connect handlers touch the database
-        # here, through database_sync_to_async, whose calls close stale
-        # connections themselves; a push, a disconnect or a stray frame never does.
+        # fan-out's CPU in py-spy). Handlers here touch the database only through
+        # database_sync_to_async, once per batch (_Batched), whose calls close
+        # stale connections themselves; a disconnect or a stray frame never does.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -205,19 +210,28 @@ class _PushConsumer(AsyncWebsocketConsumer):
         # These sockets are read-only: any message is a client bug or a probe.
         await self.close(code=CLOSE_POLICY_VIOLATION)
 
-    async def push(self, event: dict) -> None:
-        await self.send(text_data=event["html"])
+    async def order_changed(self, event: dict) -> None:
+        html = await self.fragment(event)
+        if html is not None:  # None: the order is gone
+            await self.send(text_data=html)
+
+    async def fragment(self, event: dict) -> str | None:
+        raise NotImplementedError
 
 
 class TrackConsumer(_PushConsumer):
     """Public, by token, no cookies needed (it works inside third-party iframes)."""
 
     async def connect(self) -> None:
-        token = self.scope["url_route"]["kwargs"]["token"]
-        lang = _lang(self.scope)
+        self.key = (self.scope["url_route"]["kwargs"]["token"], _lang(self.scope))
         await self._subscribe_then_snapshot(
-            order_group(token, lang), lambda: _snapshots.get(token, lang)
+            order_group(self.key[0]), lambda: _snapshots.get(self.key)
         )
+
+    async def fragment(self, event: dict) -> str | None:
+        # The order as it is now: a later change may already be in it (pages keep
+        # the highest version).
+        return await _snapshots.get(self.key)
 
 
 def _shop_of_member(user, slug: str) -> Shop | None:  # noqa: ANN001
@@ -261,7 +275,7 @@ class StaffBoardConsumer(_PushConsumer):
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        lang = _lang(self.scope)
+        self.lang = lang = _lang(self.scope)
         shop = await database_sync_to_async(_shop_of_member)(self.scope["user"], slug)
         if shop is None:
             await self.close()
@@ -269,7 +283,7 @@ class StaffBoardConsumer(_PushConsumer):
         user_pk = self.scope["user"].pk
         await self.channel_layer.group_add(access_group(user_pk), self.channel_name)
         accepted = await self._subscribe_then_snapshot(
-            board_group(shop.pk, lang), lambda: database_sync_to_async(render_board)(shop, lang)
+            board_group(shop.pk), lambda: database_sync_to_async(render_board)(shop, lang)
         )
         if accepted:
             session_key = self.scope["session"].session_key
@@ -278,6 +292,9 @@ class StaffBoardConsumer(_PushConsumer):
             )
         else:
             await self.channel_layer.group_discard(access_group(user_pk), self.channel_name)
+
+    async def fragment(self, event: dict) -> str | None:
+        return await _tiles.get((event["order"], self.lang, event["alerts"]))
 
     async def _recheck_access(self, user_pk: int, shop_pk: int, session_key: str | None) -> None:
         check = database_sync_to_async(_still_allowed)

@@ -1,7 +1,11 @@
-"""Rendering the live fragments and pushing them to the channel layer.
+"""The live fragments: rendering them, and telling the sockets that an order changed.
 
-A fragment is rendered once per change and language, then the same HTML goes to
-every watcher in the group: per-message work in the consumers stays tiny.
+A change publishes a small notice to its order's group and its shop's board group.
+Each server process renders what its own sockets show when the notice arrives
+(orders.consumers): once per change and language its sockets use, however many of
+them watch, and not at all where nobody watches. A tap therefore costs the same
+whether its order has no watcher or thousands, and languages nobody uses are
+never rendered.
 """
 
 import logging
@@ -24,12 +28,12 @@ log = logging.getLogger(__name__)
 LANGS = ("ru", "en")
 
 
-def order_group(token: str, lang: str) -> str:
-    return f"order.{token}.{lang}"
+def order_group(token: str) -> str:
+    return f"order.{token}"
 
 
-def board_group(shop_id: int, lang: str) -> str:
-    return f"board.{shop_id}.{lang}"
+def board_group(shop_id: int) -> str:
+    return f"board.{shop_id}"
 
 
 # The templates every change and connect renders, parsed when a server process starts:
@@ -160,13 +164,13 @@ def render_progress(order: Order, lang: str, context: dict | None = None) -> str
         return render_to_string("orders/track.html#progress", context).strip()
 
 
-# The last progress fragment of each order and language, for the sockets' snapshots:
-# a connect whose order has not changed costs one indexed read of the order's
-# version, not five queries and a render. Keyed by what a change always moves
+# The last progress fragment of each order and language, for the sockets (snapshots
+# and changes) and the pages: a read whose order has not changed costs one indexed
+# read of the order's version, not five queries and a render. Keyed by what a change always moves
 # (every action bumps the version and updated_at) and by the minute, because
 # estimates and times are shown to the minute; a stage renamed in the admin, which
 # moves no order, shows from the next minute. Bounded: least recently used go first.
-# Read by the sockets' thread, written by broadcasts in request threads: one lock.
+# Used by the sockets' thread and by request threads: one lock.
 _SNAPSHOTS: OrderedDict[tuple[str, str], tuple[tuple, str]] = OrderedDict()
 _SNAPSHOTS_MAX = 5_000
 _SNAPSHOTS_LOCK = threading.Lock()
@@ -249,33 +253,52 @@ def progress_for_tokens(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], 
     return found
 
 
-async def _send_all(messages: list[tuple[str, str]]) -> None:
+def tiles_for(wanted: list[tuple[int, str, bool]]) -> dict[tuple[int, str, bool], str | None]:
+    """The board's fragments of several (order pk, language, with the alerts) at once,
+    in two queries (three with the alerts) whatever their number; None: no such order."""
+    orders = Order.objects.select_related("shop", "stage", "workflow").in_bulk(
+        {pk for pk, _, _ in wanted}
+    )
+    stages: dict[int, list[Stage]] = defaultdict(list)
+    for stage in Stage.objects.filter(workflow_id__in={o.workflow_id for o in orders.values()}):
+        stages[stage.workflow_id].append(stage)  # in position order (the model's ordering)
+    found: dict[tuple[int, str, bool], str | None] = {}
+    for pk, lang, alerts in wanted:
+        order = orders.get(pk)
+        found[(pk, lang, alerts)] = (
+            None
+            if order is None
+            else board.render_change(order, stages[order.workflow_id], lang, with_alerts=alerts)
+        )
+    return found
+
+
+async def _send_all(messages: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
-    for group, html in messages:
-        await layer.group_send(group, {"type": "push", "html": html})
+    for group, message in messages:
+        await layer.group_send(group, message)
 
 
 def broadcast_order(order_pk: int, order: Order | None = None, kind: str = "") -> None:
-    """Push the order's new progress to its watchers and its new tile to its shop's boards.
+    """Tell the order's watchers and its shop's boards that it changed.
 
-    `order`: as the change committed it, with its shop, stage and workflow; read
-    if not given. `kind`: the change's event kind. Runs after commit. Any failure
-    is logged and swallowed: the change is committed, and pages resync on
-    reconnect, visibility or polling.
+    `order`: as the change committed it; read if not given. `kind`: the change's
+    event kind (an alert's change also refreshes the boards' alerts). The notice
+    carries no HTML: each process renders for its own sockets. Runs after commit.
+    Any failure is logged and swallowed: the change is committed, and pages resync
+    on reconnect, visibility or polling.
     """
     try:
         if order is None:
-            order = Order.objects.select_related("shop", "stage", "workflow").get(pk=order_pk)
-        stages = list(Stage.objects.filter(workflow_id=order.workflow_id).order_by("position"))
-        progress = progress_context(order, stages)
-        messages = []
-        key = _snapshot_key(order.version, order.updated_at)
-        for lang in LANGS:
-            html = render_progress(order, lang, progress)
-            _remember(order.token, lang, key, html)
-            messages.append((order_group(order.token, lang), html))
-            tile = board.render_change(order, stages, lang, with_alerts=kind in board.ALERT_KINDS)
-            messages.append((board_group(order.shop_id, lang), tile))
-        async_to_sync(_send_all)(messages)
+            order = Order.objects.only("pk", "token", "shop_id", "version").get(pk=order_pk)
+        notice = {
+            "type": "order.changed",
+            "order": order.pk,
+            "version": order.version,
+            "alerts": kind in board.ALERT_KINDS,
+        }
+        async_to_sync(_send_all)(
+            [(order_group(order.token), notice), (board_group(order.shop_id), notice)]
+        )
     except Exception:
         log.exception("broadcast of order %s failed; pages will resync", order_pk)

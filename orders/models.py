@@ -270,6 +270,15 @@ class Order(models.Model):
     def message_language(self) -> str:
         return self.language or self.shop.language
 
+    def workflow_stages(self) -> list["Stage"]:
+        """The stages of the order's workflow in order, read once per instance: a tap
+        finds its next stage in them and answers with them."""
+        cached = self.__dict__.get("_workflow_stages")
+        if cached is None or cached[0] != self.workflow_id:
+            cached = (self.workflow_id, list(Stage.objects.filter(workflow_id=self.workflow_id)))
+            self.__dict__["_workflow_stages"] = cached
+        return cached[1]
+
 
 class OrderEvent(models.Model):
     """Append-only history. (order, version) is unique: no change is recorded twice."""

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from . import rules
 from .live import broadcast_order
-from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Stage, Workflow
+from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Workflow
 from .notifications import enqueue_messages
 from .webhooks import enqueue_webhooks
 
@@ -45,14 +45,16 @@ def actor_name(by: Actor) -> str:
 
 
 def _lock(order: Order, expected_version: int | None) -> Order:
-    # Lock the order row alone, then read it with its relations. A locking query
-    # with joins also locks the shop's row (serialising every tap of a shop) and,
-    # under contention, PostgreSQL's recheck of the joined rows returned no row
-    # at all (a 500 for the losers of a double tap). On SQLite the write lock
-    # serialises instead. The version check then refuses every loser.
-    # order_by(): the model's default ordering would be compiled and sorted for one row.
-    list(Order.objects.select_for_update().filter(pk=order.pk).order_by().values_list("pk"))
-    locked = Order.objects.select_related("stage", "workflow", "shop").get(pk=order.pk)
+    # Lock and read the order row alone: a locking query with joins also locks the
+    # shop's row (serialising every tap of a shop) and, under contention,
+    # PostgreSQL's recheck of the joined rows returned no row at all (a 500 for the
+    # losers of a double tap). On SQLite the write lock serialises instead. What a
+    # change never moves, the shop and the workflow, comes from the caller's copy
+    # (read there already); the stage from the workflow's stages, which the change
+    # needs anyway. The version check then refuses every loser.
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    locked.shop, locked.workflow = order.shop, order.workflow
+    locked.stage = next(s for s in locked.workflow_stages() if s.pk == locked.stage_id)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersion(_stale_message(locked), locked)
     return locked
@@ -185,12 +187,8 @@ def _clear_delay(order: Order) -> list[str]:
 def advance_order(*, order: Order, by: Actor, expected_version: int) -> Order:
     order = _lock(order, expected_version)
     _require_open(order)
-    # The next stage and whether one follows it, in one query.
-    following = list(
-        Stage.objects.filter(
-            workflow_id=order.workflow_id, position__gt=order.stage.position
-        ).order_by("position")[:2]
-    )
+    # The next stage and whether one follows it.
+    following = [s for s in order.workflow_stages() if s.position > order.stage.position][:2]
     if not following:
         raise ActionRefused(
             _("Order %(number)s is already at its last stage.") % {"number": order.number}, order
@@ -216,11 +214,8 @@ def undo_order(*, order: Order, by: Actor, expected_version: int) -> Order:
             % {"number": order.number},
             order,
         )
-    previous = (
-        Stage.objects.filter(workflow_id=order.workflow_id, position__lt=order.stage.position)
-        .order_by("-position")
-        .first()
-    )
+    earlier = [s for s in order.workflow_stages() if s.position < order.stage.position]
+    previous = earlier[-1] if earlier else None
     order.stage = previous
     # Back to the time the stage was first reached, so the ETA stays honest.
     arrived = (

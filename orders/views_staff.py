@@ -23,7 +23,7 @@ from . import rules, services
 from .board import board_context, digest, render_alerts, render_change
 from .consumers import end_staff_sockets
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
-from .models import FORWARD_KINDS, Order, OrderEvent, Shop, Stage
+from .models import FORWARD_KINDS, Order, OrderEvent, Shop
 
 
 def signin_username(request: HttpRequest, credentials: dict | None) -> str | None:
@@ -67,7 +67,9 @@ def _get_shop_for_staff(request: HttpRequest, slug: str) -> Shop:
 
 def _get_order_for_staff(request: HttpRequest, pk: int) -> Order:
     return get_object_or_404(
-        Order.objects.select_related("shop", "stage"), pk=pk, shop__memberships__user=request.user
+        Order.objects.select_related("shop", "stage", "workflow"),
+        pk=pk,
+        shop__memberships__user=request.user,
     )
 
 
@@ -87,10 +89,6 @@ def _board_page(
 
 def _flash(request: HttpRequest, note: str) -> str:
     return render_to_string("orders/board.html#flash", {"note": note, "oob": True}, request=request)
-
-
-def _stages(order: Order) -> list[Stage]:
-    return list(Stage.objects.filter(workflow_id=order.workflow_id).order_by("position"))
 
 
 def _panel_context(order: Order, note: str = "", error: bool = False) -> dict:
@@ -119,7 +117,11 @@ def _change_answer(
     error = status != 200
     with timezone.override(order.shop.timezone):
         change = render_change(
-            order, _stages(order), get_language(), message="" if panel else note, error=error
+            order,
+            order.workflow_stages(),
+            get_language(),
+            message="" if panel else note,
+            error=error,
         )
         body = _panel(request, order, note, error) if panel else ""
         return HttpResponse(body + change + _flash(request, note), status=status)
@@ -244,7 +246,7 @@ def _form_fragment(
     )
     if order is not None:
         with timezone.override(shop.timezone):
-            html += render_change(order, _stages(order), get_language(), message=note)
+            html += render_change(order, order.workflow_stages(), get_language(), message=note)
     return HttpResponse(html + _flash(request, note), status=status)
 
 

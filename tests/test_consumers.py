@@ -76,13 +76,13 @@ async def test_sockets_that_connect_together_share_their_snapshot_reads(
     from orders import consumers
 
     batches: list[list[tuple[str, str]]] = []
-    read = consumers.progress_for_tokens
+    read = consumers._snapshots.read
 
     def recorded(wanted: list[tuple[str, str]]) -> dict:
         batches.append(list(wanted))
         return read(wanted)
 
-    monkeypatch.setattr(consumers, "progress_for_tokens", recorded)
+    monkeypatch.setattr(consumers._snapshots, "read", recorded)
     moved = await advance(order, staff)  # its snapshot differs from a fresh order's
     wanted = [(moved.token, "en"), (other_order.token, "ru"), (moved.token, "ru")] * 3
     sockets = [track_socket(token, lang) for token, lang in wanted]
@@ -94,8 +94,9 @@ async def test_sockets_that_connect_together_share_their_snapshot_reads(
         version = moved.version if token == moved.token else other_order.version
         assert f'data-version="{version}"' in html and f"?lang={lang}" in html
         await ws.disconnect()
-    # Each socket was read once, and they were read together (stock: one read each).
-    assert sorted(w for batch in batches for w in batch) == sorted([*wanted, ("u" * 24, "en")])
+    # Each order and language was read once, and together (stock: one read each).
+    read_keys = [w for batch in batches for w in batch]
+    assert sorted(read_keys) == sorted({*wanted, ("u" * 24, "en")})
     assert len(batches) <= 3
 
 
@@ -125,23 +126,23 @@ def count_thread_hops(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return hops
 
 
-async def test_a_push_reaches_its_watchers_without_a_thread_hop_each(
-    order: Order, monkeypatch
+async def test_a_change_reaches_its_watchers_with_one_thread_hop_not_one_each(
+    order: Order, staff: object, monkeypatch
 ) -> None:
-    from channels.layers import get_channel_layer
-
-    from orders.live import order_group
+    from orders import live
 
     watchers = [await watching(order.token) for _ in range(3)]
-    hops = count_thread_hops(monkeypatch)
-    html = '<section id="progress" data-version="99">pushed</section>'
-    await get_channel_layer().group_send(
-        order_group(order.token, "en"), {"type": "push", "html": html}
-    )
+    moved = await advance(order, staff)
     for ws in watchers:
-        assert await ws.receive_from(timeout=2) == html
-    # Stock Channels entered the shared database thread once per watcher per push.
-    assert hops == []
+        assert 'data-version="2"' in await ws.receive_from(timeout=2)
+    hops = count_thread_hops(monkeypatch)
+    # The notice alone, as another process's tap would publish it.
+    await database_sync_to_async(live.broadcast_order)(moved.pk)
+    for ws in watchers:
+        assert 'data-version="2"' in await ws.receive_from(timeout=2)
+    # One hop to publish it here, one read and render for the three watchers
+    # (stock Channels also entered the shared database thread once per watcher).
+    assert len(hops) == 2
     monkeypatch.undo()
     for ws in watchers:
         await ws.disconnect()
@@ -161,7 +162,7 @@ async def test_a_closing_socket_leaves_its_group_without_a_thread_hop(
     # Stock Channels entered the shared database thread once per closing socket:
     # a worker stopping with 10,000 sockets spent seconds on it.
     assert hops == []
-    assert not get_channel_layer().groups.get(order_group(order.token, "en"))
+    assert not get_channel_layer().groups.get(order_group(order.token))
 
 
 async def test_track_socket_speaks_the_requested_language(order: Order, staff: object) -> None:
