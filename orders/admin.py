@@ -26,7 +26,7 @@ from .models import (
     Workflow,
 )
 from .placeholders import PLACEHOLDERS
-from .workflow_templates import TEMPLATES, copy_workflow, install_template
+from .workflow_templates import TEMPLATES, copy_workflow, free_key, install_template
 from .workflows import MAX_POSITION, make_room, settle
 
 
@@ -128,10 +128,7 @@ class WorkflowAdmin(admin.ModelAdmin):
     @admin.action(description=_("Duplicate the selected workflows"))
     def duplicate(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
         for workflow in queryset:
-            n = 2
-            while Workflow.objects.filter(shop=workflow.shop, key=f"{workflow.key}-{n}").exists():
-                n += 1
-            copy_workflow(workflow, f"{workflow.key}-{n}")
+            copy_workflow(workflow, free_key(workflow.shop, workflow.key))
         self.message_user(request, _("Copies created; rename and edit them."))
 
 

@@ -256,11 +256,12 @@ def access_group(user_pk: int) -> str:
     return f"staff-user.{user_pk}"
 
 
-def end_staff_sockets(user_pk: int) -> None:
-    """Close every open board socket of this user, on every process."""
+def end_staff_sockets(user_pk: int, shop_pk: int | None = None) -> None:
+    """Close the user's open board sockets on every process: all of them (signed out),
+    or those on one shop's board (removed from that shop)."""
     try:
         async_to_sync(get_channel_layer().group_send)(
-            access_group(user_pk), {"type": "access.ended"}
+            access_group(user_pk), {"type": "access.ended", "shop": shop_pk}
         )
     except Exception:  # the periodic re-check closes them if the layer is down
         log.exception("could not reach the board sockets of user %s", user_pk)
@@ -272,6 +273,7 @@ class StaffBoardConsumer(_PushConsumer):
     after a removal from the shop, a deactivation or an expired session."""
 
     _recheck: asyncio.Task | None = None
+    shop_pk: int | None = None
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -280,7 +282,7 @@ class StaffBoardConsumer(_PushConsumer):
         if shop is None:
             await self.close()
             return
-        user_pk = self.scope["user"].pk
+        user_pk, self.shop_pk = self.scope["user"].pk, shop.pk
         await self.channel_layer.group_add(access_group(user_pk), self.channel_name)
         accepted = await self._subscribe_then_snapshot(
             board_group(shop.pk), lambda: database_sync_to_async(render_board)(shop, lang)
@@ -306,6 +308,8 @@ class StaffBoardConsumer(_PushConsumer):
                     return
 
     async def access_ended(self, event: dict) -> None:
+        if event.get("shop") not in (None, self.shop_pk):
+            return  # another shop's access ended, not this board's
         # Leave the shop's group first: not one more push, even before the client
         # has answered the close.
         if self.group is not None:

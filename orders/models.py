@@ -112,12 +112,20 @@ class Shop(models.Model):
 
 
 class Membership(models.Model):
-    """A staff member of a shop; a user may belong to several shops."""
+    """A member of a shop's team; a user may belong to several shops.
+
+    Staff work the board; owners also run the shop's console (settings, workflows,
+    texts, keys, webhooks, the team, the numbers)."""
+
+    class Role(models.TextChoices):
+        STAFF = "staff", _("staff (the board)")
+        OWNER = "owner", _("owner (the board and the console)")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.STAFF)
 
     class Meta:
         verbose_name = _("staff membership")

@@ -23,7 +23,7 @@ from . import rules, services
 from .board import board_context, digest, render_alerts, render_change
 from .consumers import end_staff_sockets
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
-from .models import FORWARD_KINDS, Order, OrderEvent, Shop
+from .models import FORWARD_KINDS, Membership, Order, OrderEvent, Shop
 
 
 def signin_username(request: HttpRequest, credentials: dict | None) -> str | None:
@@ -83,6 +83,9 @@ def _board_page(
             "lang": get_language(),
             "poll_seconds": settings.TRACKER_POLL_SECONDS,
             "check_seconds": settings.TRACKER_BOARD_CHECK_SECONDS,
+            "is_owner": Membership.objects.filter(
+                shop=shop, user=request.user, role=Membership.Role.OWNER
+            ).exists(),
         }
         return render(request, "orders/board.html", context, status=status)
 

@@ -222,12 +222,22 @@ TEMPLATES: dict[str, dict] = {
 
 
 @transaction.atomic
-def install_template(shop: Shop, key: str) -> Workflow:
-    """Give the shop its own copy of a built-in workflow (idempotent by key)."""
+def free_key(shop: Shop, key: str) -> str:
+    """The key itself if the shop has no workflow by it, else key-2, key-3, …"""
+    taken = set(Workflow.objects.filter(shop=shop).values_list("key", flat=True))
+    n, free = 2, key
+    while free in taken:
+        free, n = f"{key}-{n}", n + 1
+    return free
+
+
+def install_template(shop: Shop, key: str, as_key: str | None = None) -> Workflow:
+    """Give the shop its own copy of a built-in workflow (idempotent by `as_key`,
+    the key it gets in the shop: the template's own by default)."""
     template = TEMPLATES[key]
     workflow, created = Workflow.objects.get_or_create(
         shop=shop,
-        key=key,
+        key=as_key or key,
         defaults={
             "name_ru": template["name_ru"],
             "name_en": template["name_en"],

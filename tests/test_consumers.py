@@ -426,3 +426,39 @@ async def test_a_connect_burst_larger_than_the_redis_pool_loses_no_socket(
     finally:
         await asyncio.gather(*(ws.disconnect() for ws in sockets))
         channel_layers.backends.clear()
+
+
+async def test_removing_a_member_in_the_console_closes_their_board_at_once(
+    order: Order, staff: object, staff_cookie: str, shop
+) -> None:
+    from orders.models import Membership
+    from tests.test_console import _client, _owner
+
+    ws = staff_socket(staff_cookie)
+    assert (await ws.connect())[0]
+    await ws.receive_from(timeout=2)
+    # Also on another shop's board: that one stays open.
+    other = await database_sync_to_async(_make_other_shop_membership)(staff)
+    elsewhere = staff_socket(staff_cookie, slug=other.slug)
+    assert (await elsewhere.connect())[0]
+    await elsewhere.receive_from(timeout=2)
+    owner = await database_sync_to_async(_owner)(shop, "olga")
+    member = await database_sync_to_async(Membership.objects.get)(user=staff, shop=shop)
+    url = f"/staff/{shop.slug}/settings/team/{member.pk}/remove/"
+    response = await database_sync_to_async(lambda: _client(owner).post(url))()
+    assert response.status_code == 302
+    # At once: the re-check period (minutes by default) plays no part.
+    closed = await ws.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": CLOSE_ACCESS_ENDED}
+    assert await elsewhere.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+    await elsewhere.disconnect()
+
+
+def _make_other_shop_membership(user: object):
+    from orders.models import Membership
+    from tests.conftest import _make_shop
+
+    other = _make_shop("second", "Second")
+    Membership.objects.create(user=user, shop=other)
+    return other

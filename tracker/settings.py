@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "template_partials",
     "ninja",
     "axes",
+    "console",
     "orders",
     "api",
 ]

@@ -21,5 +21,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/<slug:slug>/settings/", include("console.urls")),
     path("", include("orders.urls")),
 ]

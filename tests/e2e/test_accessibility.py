@@ -1,5 +1,6 @@
-"""axe-core (from the npm registry, installed by `make test`) on every public page and
-the staff board, in real Chromium: no serious or critical violations."""
+"""axe-core (from the npm registry, installed by `make test`) on every public page, the
+staff board and the owner's console, in real Chromium: no serious or critical
+violations."""
 
 import pytest
 
@@ -60,6 +61,17 @@ def test_public_pages_and_the_board_have_no_serious_violations(browser, server, 
     context.close()
     board = staff_page(browser, server, width=1024, locale=locale, bypass_csp=True)
     found["staff board"] = violations(board)
+    # The owner's console (the demo user owns the demo shop), on a phone-sized screen too.
+    console = server.url + "/staff/demo/settings/"
+    for path in ("", "workflows/", "texts/", "texts/created/ru/", "keys/", "webhooks/", "team/"):
+        board.goto(console + path)
+        found[f"console {path or 'shop'}"] = violations(board)
+    board.goto(console + "workflows/")
+    board.locator(".console-list a").first.click()
+    found["console workflow"] = violations(board)
+    board.set_viewport_size({"width": 390, "height": 844})
+    board.goto(console + "numbers/?period=30d")
+    found["console numbers"] = violations(board)
     board.context.close()
     assert not any(found.values()), {k: v for k, v in found.items() if v}
 

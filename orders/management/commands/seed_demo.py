@@ -42,7 +42,9 @@ class Command(BaseCommand):
             # Development only: this command is how the demo account exists at all.
             user.set_password("demo")
             user.save()
-        Membership.objects.get_or_create(user=user, shop=shop)
+        Membership.objects.update_or_create(
+            user=user, shop=shop, defaults={"role": Membership.Role.OWNER}
+        )
         for number, customer, key, steps in DEMO_ORDERS:
             if Order.objects.filter(shop=shop, number=number).exists():
                 continue
@@ -59,6 +61,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Staff board: {base}{reverse('orders:login')}  (user demo, password demo)"
         )
+        self.stdout.write(f"Owner's console: {base}{reverse('console:shop', args=[shop.slug])}")
         for order in Order.objects.filter(shop=shop, number__in=[n for n, *_ in DEMO_ORDERS]):
             self.stdout.write(
                 f"Tracking #{order.number}: {base}{reverse('orders:track', args=[order.token])}"
