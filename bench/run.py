@@ -7,6 +7,7 @@ lowered for a quick look: BENCH_SOCKETS, BENCH_BIG, BENCH_REPEAT, BENCH_RATE.
 """
 
 import datetime
+import json
 import os
 import statistics
 import sys
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from tracker.serve import APPLICATION
 
 from . import layers, scenarios
-from .app import prepare, production_env, raise_fd_limit, throwaway_postgres
+from .app import _run, prepare, production_env, raise_fd_limit, throwaway_postgres
 from .common import ROOT, machine, throwaway_redis
 
 BARE = "bench.bare:application"  # the settled stack alone: the floor under each figure
@@ -54,6 +55,30 @@ def repeat(name: str, scenario: Callable[[], dict]) -> list[dict]:
         runs.append(scenario())
         print(f"bench: {name} {k + 1}/{REPEAT} in {time.time() - began:.0f} s", file=sys.stderr)
     return runs
+
+
+NUMBERS_ORDERS = int(os.environ.get("BENCH_NUMBERS_ORDERS", "100000"))
+
+
+def numbers_section(env: dict) -> str:
+    """8. The owner's numbers on a big shop (`bench/numbers.py`), PostgreSQL."""
+    r = json.loads(_run(env, "-m", "bench.numbers", str(NUMBERS_ORDERS)).strip().splitlines()[-1])
+    rows = "\n".join(
+        f"| {label} | {r[f'{key}_orders']:,} | {r[f'{key}_queries']} | {r[f'{key}_ms']:,.0f} |"
+        for key, label in (("today", "today"), ("7d", "7 days"), ("30d", "30 days"))
+    )
+    return f"""
+## 8. The owner's numbers on a big shop (PostgreSQL)
+
+One shop with {r["orders"]:,} orders spread over 30 days, each with its full history
+(`bench/numbers.py`). The console's numbers page reads a period in a fixed number
+of queries; the time is the whole computation (queries, medians, percentiles),
+warm, in one process.
+
+| period | orders in it | queries | ms |
+|---|---|---|---|
+{rows}
+"""
 
 
 def verdict(ok: bool) -> str:
@@ -231,6 +256,7 @@ The writers' process spent {"; ".join(", ".join(f"{c:.1f}" for c in r["writer_cp
 {", ".join(f"{r['pushed']:,} of {r['changes']:,}" for r in versus)}.
 """
         )
+    out.append(numbers_section(memory))
     out.append(
         """
 ## Channel layer alone: Redis core vs Redis Pub/Sub (`bench/layers.py`)

@@ -11,7 +11,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Q, Window
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Window,
+)
 from django.db.models.functions import Lead, TruncDate
 from django.utils import timezone
 
@@ -58,6 +67,7 @@ class Numbers:
     comments: list[Feedback] = field(default_factory=list)
     problems: int = 0
     cancelled: int = 0
+    opened: int = 0
 
     @property
     def on_time_share(self) -> float | None:
@@ -103,20 +113,26 @@ def numbers(shop: Shop, period: str, now: datetime | None = None) -> Numbers:
     arrivals = (
         OrderEvent.objects.filter(order__in=orders, kind__in=FORWARD_KINDS)
         .annotate(
-            next_at=Window(Lead("created_at"), **after),
+            stay=ExpressionWrapper(
+                Window(Lead("created_at"), **after) - F("created_at"),
+                output_field=DurationField(),
+            ),
             next_stage=Window(Lead("stage_id"), **after),
         )
         .order_by()
-        .values_list("order_id", "stage_id", "kind", "created_at", "next_at", "next_stage")
+        .values_list("stage_id", "stay", "next_stage")
     )
     spent: dict[int, list[float]] = defaultdict(list)
-    ready: dict[int, datetime] = {}
-    for order_id, stage_id, kind, at, next_at, next_stage in arrivals.iterator():
-        if next_at is not None and next_stage != stage_id:
-            spent[stage_id].append((next_at - at).total_seconds() / 60)
-        waits = stage_id in stages and stages[stage_id].waits_for_customer
-        if kind == OrderEvent.Kind.COMPLETED or waits:
-            ready[order_id] = min(at, ready.get(order_id, at))
+    for stage_id, stay, next_stage in arrivals.iterator(chunk_size=10_000):
+        if stay is not None and next_stage != stage_id:
+            spent[stage_id].append(stay.total_seconds() / 60)
+    waiting = [pk for pk, stage in stages.items() if stage.waits_for_customer]
+    ready_at = (
+        OrderEvent.objects.filter(order=OuterRef("pk"))
+        .filter(Q(kind=OrderEvent.Kind.COMPLETED) | Q(stage_id__in=waiting))
+        .order_by("version")
+        .values("created_at")[:1]
+    )
     out.stage_times = [
         StageTime(
             stage=stages[pk],
@@ -133,16 +149,23 @@ def numbers(shop: Shop, period: str, now: datetime | None = None) -> Numbers:
     # Kept: ready by the promise's end, or without a promise by the first estimate
     # (the sum of the workflow's expected minutes from when it was placed).
     rows = orders.annotate(
-        problems=Count("events", filter=Q(events__kind=OrderEvent.Kind.PROBLEM))
-    ).values_list("pk", "state", "created_at", "promise_end", "workflow_id", "problems")
-    for pk, state, created_at, promise_end, workflow_id, problems in rows.iterator():
+        problems=Count("events", filter=Q(events__kind=OrderEvent.Kind.PROBLEM)),
+        ready=Subquery(ready_at),
+        opened=Q(opened_at__isnull=False),
+    ).values_list(
+        "state", "created_at", "promise_end", "workflow_id", "problems", "opened", "ready"
+    )
+    for state, created_at, promise_end, workflow_id, problems, opened, ready in rows.iterator(
+        chunk_size=10_000
+    ):
         out.problems += problems
+        out.opened += opened
         if state == Order.State.CANCELLED:
             out.cancelled += 1
-        elif pk in ready:
+        elif ready is not None:
             out.finished += 1
             due = promise_end or created_at + timedelta(minutes=expected[workflow_id])
-            out.on_time += ready[pk] <= due
+            out.on_time += ready <= due
 
     feedback = Feedback.objects.filter(order__in=orders)
     out.ratings = dict(Counter(feedback.values_list("rating", flat=True)))

@@ -236,6 +236,9 @@ class Order(models.Model):
     stage_since = models.DateTimeField(null=True, blank=True)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ACTIVE)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
+    # When the customer first opened the tracking page or its embed (the owner's
+    # numbers count it); not a change of the order: no version, no event.
+    opened_at = models.DateTimeField(_("tracking link first opened"), null=True, blank=True)
     # A promise made to the customer (a time: start == end; or a window); it wins over the ETA.
     promise_start = models.DateTimeField(_("promised from"), null=True, blank=True)
     promise_end = models.DateTimeField(_("promised by"), null=True, blank=True)
@@ -256,7 +259,11 @@ class Order(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["shop", "number"], name="order_unique_shop_number")
         ]
-        indexes = [models.Index(fields=["shop", "state", "created_at"], name="order_board_idx")]
+        indexes = [
+            models.Index(fields=["shop", "state", "created_at"], name="order_board_idx"),
+            # The owner's numbers: a shop's orders of a period.
+            models.Index(fields=["shop", "created_at"], name="order_period_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.shop.slug} #{self.number}"

@@ -93,6 +93,11 @@ def _render_progress(
         else:
             context["progress_html"] = mark_safe(cached_progress(order, lang))  # noqa: S308 (our own render)
             response = render(request, template, context)
+            if order.opened_at is None and request.method == "GET":
+                # Once per order; the condition keeps the first time under races.
+                Order.objects.filter(pk=order.pk, opened_at__isnull=True).update(
+                    opened_at=timezone.now()
+                )
     response["Content-Language"] = lang
     return response
 

@@ -401,6 +401,9 @@ def test_the_numbers_match_a_direct_count(
         Order.objects.filter(pk=order.pk).update(created_at=start + timedelta(hours=n))
         if n < 3:
             Feedback.objects.create(order=order, rating=5 - n, comment=f"comment {n}")
+        if n % 2:
+            Client().get(f"/t/{order.token}/")  # the customer opens the link, once or twice
+            Client().get(f"/t/{order.token}/embed/")
     with django_assert_max_num_queries(8):
         figures = numbers(shop, "7d")
     # The same figures, counted by hand from the rows.
@@ -425,6 +428,7 @@ def test_the_numbers_match_a_direct_count(
     }
     assert figures.ratings == {5: 1, 4: 1, 3: 1}
     assert figures.problems == 1 and figures.cancelled == 1
+    assert figures.opened == Order.objects.filter(opened_at__isnull=False).count() == 3
     assert [f.comment for f in figures.comments] == ["comment 2", "comment 1", "comment 0"]
     # The page shows the same, as charts and as a table.
     page = owner_client.get(reverse("console:numbers", args=[shop.slug]) + "?period=7d")
