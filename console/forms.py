@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
 from api.models import ApiKey
+from orders import logos
 from orders.destinations import RefusedDestination, check_url
 from orders.models import (
     Membership,
@@ -23,6 +24,33 @@ from orders.workflow_templates import TEMPLATES
 
 
 class ShopForm(forms.ModelForm):
+    logo = forms.FileField(
+        label=_("Logo"),
+        required=False,
+        help_text=_("PNG, JPEG or WebP, up to 200 KB; shown on the tracking page."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+
+    def clean_logo(self) -> bytes | None:
+        upload = self.cleaned_data.get("logo")
+        if not upload:
+            return None
+        if upload.size > logos.MAX_BYTES:
+            raise forms.ValidationError(_("The logo is larger than 200 KB."))
+        data = upload.read()
+        if logos.image_type(data) is None:
+            raise forms.ValidationError(_("The logo must be a PNG, JPEG or WebP image."))
+        return data
+
+    def save(self, commit: bool = True) -> Shop:
+        shop = super().save(commit)
+        if self.cleaned_data.get("logo"):
+            logos.set_logo(shop, self.cleaned_data["logo"])
+        elif self.cleaned_data.get("remove_logo"):
+            logos.set_logo(shop, None)
+        return shop
+
     class Meta:
         model = Shop
         fields = [

@@ -103,7 +103,7 @@ def _saved(request: HttpRequest, text: str, to: str, *args: object) -> HttpRespo
 @owners_only
 @require_http_methods(["GET", "POST"])
 def shop(request: HttpRequest, shop: Shop) -> HttpResponse:
-    form = ShopForm(request.POST or None, instance=shop)
+    form = ShopForm(request.POST or None, request.FILES or None, instance=shop)
     if request.method == "POST" and form.is_valid():
         form.save()
         return _saved(request, _("Saved."), "console:shop", shop.slug)

@@ -92,6 +92,9 @@ class Shop(models.Model):
         help_text=_("One origin per line, e.g. https://shop.example. Empty: not embeddable."),
         validators=[validate_origins],
     )
+    # A short hash of the shop's logo (ShopLogo), empty without one: pages link the
+    # logo by it, so a new logo is a new address and the old one can be cached for good.
+    logo_hash = models.CharField(max_length=16, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -109,6 +112,19 @@ class Shop(models.Model):
     @property
     def frame_origins(self) -> list[str]:
         return parse_origins(self.embed_origins)
+
+
+class ShopLogo(models.Model):
+    """The shop's logo image, apart from the shop so that pages reading the shop never
+    carry its bytes. PNG, JPEG or WebP, checked by its first bytes (never SVG, which
+    can carry script)."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="logo")
+    content_type = models.CharField(max_length=16)
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"{self.shop}: {self.content_type}"
 
 
 class Membership(models.Model):

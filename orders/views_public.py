@@ -22,7 +22,7 @@ from tracker.clientaddr import request_client_address
 from . import ratelimit, rules, services
 from .forms import FeedbackForm, LookupForm, ProblemForm
 from .live import LANGS, cached_progress, order_for_token, progress_context
-from .models import TOKEN_PATTERN, Order, Shop
+from .models import TOKEN_PATTERN, Order, Shop, ShopLogo
 
 TOKEN_RE = re.compile(TOKEN_PATTERN)
 PROGRESS = "orders/track.html#progress"
@@ -297,4 +297,15 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             request, "orders/unsubscribe.html", {"order": order, "shop": order.shop, "lang": lang}
         )
     response["Content-Language"] = lang
+    return response
+
+
+@require_GET
+def shop_logo(request: HttpRequest, slug: str) -> HttpResponse:
+    """The shop's logo. Pages link it with its hash (?v=), so it is cached for good."""
+    logo = ShopLogo.objects.filter(shop__slug=slug).only("content_type", "data").first()
+    if logo is None:
+        return not_found(request)
+    response = HttpResponse(bytes(logo.data), content_type=logo.content_type)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response

@@ -463,3 +463,144 @@ def test_every_console_page_opens_for_its_owner(
         response = client.get(url)
         assert response.status_code == 200, url
         assert f'<html lang="{lang}">' in response.content.decode()
+
+
+def test_the_owner_sets_a_logo_that_the_tracking_page_shows(
+    shop: Shop, owner_client: Client, order: Order, client: Client
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = reverse("console:shop", args=[shop.slug])
+    form = {
+        "name": shop.name,
+        "brand_color": shop.brand_color,
+        "language": "en",
+        "address_form": "vy",
+        "timezone": shop.timezone,
+    }
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    refused = owner_client.post(url, {**form, "logo": SimpleUploadedFile("x.svg", svg)})
+    assert refused.status_code == 422 and "PNG, JPEG or WebP" in refused.content.decode()
+    big = owner_client.post(url, {**form, "logo": SimpleUploadedFile("x.png", png * 4000)})
+    assert big.status_code == 422 and "200 KB" in big.content.decode()
+    assert (
+        owner_client.post(url, {**form, "logo": SimpleUploadedFile("x.png", png)}).status_code
+        == 302
+    )
+    shop.refresh_from_db()
+    logo_url = f"/s/{shop.slug}/logo/?v={shop.logo_hash}"
+    assert shop.logo_hash and logo_url in client.get(f"/t/{order.token}/").content.decode()
+    served = client.get(logo_url)
+    assert served.content == png and served["Content-Type"] == "image/png"
+    assert "immutable" in served["Cache-Control"] and served["X-Content-Type-Options"] == "nosniff"
+    owner_client.post(url, {**form, "remove_logo": "on"})
+    shop.refresh_from_db()
+    assert not shop.logo_hash and client.get(logo_url).status_code == 404
+    assert "/logo/" not in client.get(f"/t/{order.token}/").content.decode()
+
+
+def _console_forms(shop: Shop, workflow: Workflow) -> list[tuple[str, dict]]:
+    """Every console form with valid values; each field in turn gets a hostile one."""
+    stage = workflow.stages.first()
+    base = f"/staff/{shop.slug}/settings"
+    edit = {k: getattr(stage, k) for k in ("name_ru", "name_en", "text_ru", "text_en")}
+    return [
+        (
+            f"{base}/",
+            {
+                "name": "Pizzeria",
+                "phone": "+7 900",
+                "address": "Main St",
+                "website": "https://pizzeria.example",
+                "email": "p@example.com",
+                "opening_hours": "10-22",
+                "brand_color": "#112233",
+                "language": "en",
+                "address_form": "vy",
+                "timezone": "Europe/Moscow",
+                "embed_origins": "https://pizzeria.example",
+            },
+        ),
+        (f"{base}/workflows/", {"template": "cafe"}),
+        (
+            f"{base}/workflows/{workflow.pk}/",
+            {"name_ru": "Пицца", "name_en": "Pizza", "aftercare_ru": "", "aftercare_en": ""},
+        ),
+        (
+            f"{base}/stages/{stage.pk}/",
+            {f"stage-{stage.pk}-{k}": v for k, v in {**edit, "expected_minutes": "5"}.items()},
+        ),
+        (
+            f"{base}/workflows/{workflow.pk}/stages/new/",
+            {"new-name_en": "X", "new-expected_minutes": "1"},
+        ),
+        (
+            f"{base}/workflows/{workflow.pk}/stages/order/",
+            {"order": ",".join(str(s.pk) for s in workflow.stages.all())},
+        ),
+        (
+            f"{base}/texts/delayed/en/",
+            {"subject": "Late {number}", "body": "Sorry {name}", "sms": ""},
+        ),
+        (
+            f"{base}/texts/delayed/en/preview/",
+            {"subject": "Late {number}", "body": "Sorry", "sms": ""},
+        ),
+        (f"{base}/keys/", {"name": "Till", "can_write": "on"}),
+        (f"{base}/webhooks/", {"url": "https://hooks.example/x", "active": "on"}),
+        (
+            f"{base}/team/",
+            {
+                "username": "u{n}",
+                "first_name": "U",
+                "email": "",
+                "password": "Pizza-oven-2026",
+                "role": "staff",
+            },
+        ),
+    ]
+
+
+def test_every_console_field_answers_hostile_input_clearly_and_shows_it_escaped(
+    shop: Shop, owner_client: Client, order: Order, settings
+) -> None:
+    from tests.test_hostile import HOSTILE, assert_escaped, snapshot
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    workflow = order.workflow
+    n = 0
+    for url, valid in _console_forms(shop, workflow):
+        for field in valid:
+            for name, value in HOSTILE.items():
+                n += 1
+                data = {k: str(v).replace("{n}", str(n)) for k, v in valid.items()}
+                data[field] = value
+                before = (
+                    snapshot(),
+                    list(Shop.objects.values_list()),
+                    list(Stage.objects.values_list()),
+                )
+                response = owner_client.post(url, data)
+                what = f"{url} {field}={name}"
+                assert response.status_code < 500, what
+                if response.status_code >= 400:
+                    after = (
+                        snapshot(),
+                        list(Shop.objects.values_list()),
+                        list(Stage.objects.values_list()),
+                    )
+                    assert after == before, f"{what}: refused but something changed"
+                assert_escaped(response.content.decode(), what)
+    # Whatever was stored is shown escaped on every console page, the board and trackers.
+    pages = [
+        f"/staff/{shop.slug}/settings/{p}"
+        for p in ("", "workflows/", "texts/", "keys/", "webhooks/", "team/", "numbers/")
+    ]
+    pages += [f"/staff/{shop.slug}/settings/workflows/{w.pk}/" for w in shop.workflows.all()]
+    pages += [f"/staff/{shop.slug}/settings/texts/delayed/en/", f"/staff/{shop.slug}/"]
+    for page in pages:
+        response = owner_client.get(page)
+        assert response.status_code == 200, page
+        assert_escaped(response.content.decode(), page)
+    assert_escaped(Client().get(f"/t/{order.token}/").content.decode(), "the tracker")
