@@ -496,6 +496,10 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     # A worker's claim; a crashed worker's claim simply runs out.
     locked_until = models.DateTimeField(null=True, blank=True)
+    # Set when an attempt starts and cleared when its outcome is recorded: found set
+    # at the next claim, it says the last attempt was cut off (the worker died
+    # mid-send), so the message may already have arrived once.
+    started_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)

@@ -89,8 +89,9 @@ def due(now: datetime) -> QuerySet[Delivery]:
 
 
 def _claim(pk: int, now: datetime) -> bool:
-    # Compare-and-set: of several workers, exactly one updates the row.
-    return due(now).filter(pk=pk).update(locked_until=now + LEASE) == 1
+    # Compare-and-set: of several workers, exactly one updates the row. The start of
+    # the attempt is recorded before anything is sent (see Delivery.started_at).
+    return due(now).filter(pk=pk).update(locked_until=now + LEASE, started_at=now) == 1
 
 
 def _skip_reason(delivery: Delivery) -> str:
@@ -135,13 +136,14 @@ def attempt(delivery: Delivery, now: datetime) -> None:
                 timezone.now(),
                 "",
             )
-    delivery.locked_until = None
+    delivery.locked_until = delivery.started_at = None
     delivery.save(
         update_fields=[
             "status",
             "attempts",
             "next_attempt_at",
             "locked_until",
+            "started_at",
             "last_error",
             "sent_at",
         ]
@@ -154,15 +156,25 @@ def _destination(channel: str, endpoint_id: int | None) -> tuple:
     return (channel, endpoint_id if channel == Delivery.Channel.WEBHOOK else None)
 
 
-def _attempt_in_turn(pks: list[int], now: datetime) -> None:
+def _attempt_in_turn(pks: list[int], now: datetime, cut_off: set[int]) -> None:
     for pk in pks:
         delivery = Delivery.objects.select_related("order__shop", "endpoint").get(pk=pk)
+        if pk in cut_off:
+            # The previous attempt started and never recorded its outcome: it counts,
+            # and its message may have arrived (receivers drop the repeat by its
+            # Message-ID or Tracker-Delivery).
+            delivery.attempts += 1
+            log.warning(
+                "delivery %s (%s): the previous attempt was cut off; sending again",
+                pk,
+                delivery.channel,
+            )
         attempt(delivery, now)
 
 
-def _attempt_in_thread(pks: list[int], now: datetime) -> None:
+def _attempt_in_thread(pks: list[int], now: datetime, cut_off: set[int]) -> None:
     try:
-        _attempt_in_turn(pks, now)
+        _attempt_in_turn(pks, now, cut_off)
     finally:
         connections.close_all()  # this thread's own connections (back to the pool)
 
@@ -178,19 +190,22 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> int:
     candidates = (
         due(now)
         .order_by("next_attempt_at", "pk")
-        .values_list("pk", "channel", "endpoint_id")[:limit]
+        .values_list("pk", "channel", "endpoint_id", "started_at")[:limit]
     )
     queues: dict[tuple, list[int]] = defaultdict(list)
-    for pk, channel, endpoint_id in candidates:
+    cut_off: set[int] = set()
+    for pk, channel, endpoint_id, started_at in candidates:
         if _claim(pk, now):
             queues[_destination(channel, endpoint_id)].append(pk)
+            if started_at is not None:
+                cut_off.add(pk)
     if len(queues) <= 1:  # one destination: no thread needed
         for pks in queues.values():
-            _attempt_in_turn(pks, now)
+            _attempt_in_turn(pks, now, cut_off)
     else:
         workers = min(len(queues), settings.TRACKER_DELIVERY_CONCURRENCY)
         with ThreadPoolExecutor(workers, thread_name_prefix="deliver") as pool:
-            list(pool.map(lambda pks: _attempt_in_thread(pks, now), queues.values()))
+            list(pool.map(lambda pks: _attempt_in_thread(pks, now, cut_off), queues.values()))
     return sum(len(pks) for pks in queues.values())
 
 

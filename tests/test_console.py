@@ -64,10 +64,7 @@ def beta(db: None, settings) -> dict:
         "stage": workflow.stages.last(),
         "key": key,
         "endpoint": endpoint,
-        "delivery": Delivery.objects.filter(order=order).first()
-        or Delivery.objects.create(
-            shop=shop, order=order, channel=Delivery.Channel.WEBHOOK, endpoint=endpoint
-        ),
+        "delivery": Delivery.objects.get(order=order, channel=Delivery.Channel.WEBHOOK),
         "member": Membership.objects.get(user=boss),
         "order": order,
     }

@@ -316,6 +316,29 @@ def test_a_crashed_workers_claim_runs_out_and_only_one_worker_wins_a_row(
     assert delivery.status == Delivery.Status.SENT
 
 
+def test_an_attempt_cut_off_mid_send_is_recorded_counted_and_reported(
+    shop: Shop, staff: object, caplog
+) -> None:
+    create(shop, staff)
+    delivery = Delivery.objects.get()
+    now = timezone.now()
+    # A worker claims it, sends the e-mail, and dies before recording the outcome.
+    assert outbox._claim(delivery.pk, now)
+    outbox.send_email(Delivery.objects.get(pk=delivery.pk))
+    delivery.refresh_from_db()
+    assert delivery.started_at == now and delivery.status == Delivery.Status.PENDING
+    with caplog.at_level(logging.WARNING, logger="tracker.outbox"):
+        assert outbox.deliver_due(now + outbox.LEASE + timedelta(seconds=1)) == 1
+    delivery.refresh_from_db()
+    # Sent again (at least once, as documented), the cut-off attempt counted and
+    # logged, and the same Message-ID for the receiver to drop the repeat.
+    assert delivery.status == Delivery.Status.SENT and delivery.attempts == 2
+    assert delivery.started_at is None
+    assert any("cut off" in r.getMessage() for r in caplog.records)
+    first, second = (m.extra_headers["Message-ID"] for m in mail.outbox)
+    assert first == second
+
+
 def _manage_env(tmp_path: Path) -> dict:
     # A separate process with its own SQLite file: the worker as `make run` starts it.
     return {

@@ -27,51 +27,16 @@
     return order(incoming) > order(document.getElementById(incoming.id));
   }
 
-  // A swap the person did not ask for (a push, a resync) must not close the panel
-  // they opened or lose what they are typing: remember it, swap, put it back.
-  function remember(el) {
-    var state = { open: [], values: {}, focus: null };
-    if (!el) return state;
-    el.querySelectorAll("details[open][id]").forEach(function (d) { state.open.push(d.id); });
-    el.querySelectorAll("input[id]:not([type=hidden]), textarea[id], select[id]").forEach(function (f) {
-      state.values[f.id] = f.type === "checkbox" ? f.checked : f.value;
-    });
-    var a = document.activeElement;
-    if (a && a.id && el.contains(a)) {
-      state.focus = { id: a.id, start: a.selectionStart, end: a.selectionEnd };
-    }
-    return state;
-  }
-
-  function restore(state) {
-    state.open.forEach(function (id) {
-      var d = document.getElementById(id);
-      if (d) d.open = true;
-    });
-    Object.keys(state.values).forEach(function (id) {
-      var f = document.getElementById(id);
-      if (!f) return;
-      if (f.type === "checkbox") f.checked = state.values[id];
-      else f.value = state.values[id];
-    });
-    var focus = state.focus && document.getElementById(state.focus.id);
-    if (focus) {
-      focus.focus();
-      try { focus.setSelectionRange(state.focus.start, state.focus.end); } catch (e) { /* not a text field */ }
-    }
-  }
-
-  function swapKeeping(html) {
+  // A swap the person did not ask for (a push, a resync). What they opened or are
+  // typing is marked hx-preserve in the fragment, and htmx keeps it.
+  function swapIn(html) {
     var el = parse(html);
     if (el.hasAttribute("hx-swap-oob")) {
       // Out-of-band parts (a board's tile): each finds its own place.
       htmx.swap(document.body, html, { swapStyle: "none" });
       return el.id ? document.getElementById(el.id) : null;
     }
-    var current = document.getElementById(el.id);
-    var state = remember(current);
-    htmx.swap(current, html, { swapStyle: "outerHTML" });
-    restore(state);
+    htmx.swap(document.getElementById(el.id), html, { swapStyle: "outerHTML" });
     return document.getElementById(el.id);
   }
 
@@ -129,7 +94,7 @@
           polling = !open;
           var current = el && el.id ? document.getElementById(el.id) : null;
           if (isNewer(el) || (fresh === true && current && order(el) >= order(current))) {
-            updated(swapKeeping(html));
+            updated(swapIn(html));
           } else {
             lastUpdate = Date.now();
             show(open ? "live" : "polling");
@@ -167,7 +132,6 @@
     // the element that made it, and htmx could no longer swap the answer. Hold
     // the newest such push and apply it afterwards if it is still newer.
     var held = null;
-    var kept = null; // what the person had open or typed, across a push
     root.addEventListener("htmx:wsBeforeMessage", function (e) {
       var el = parse(e.detail.message);
       if (!isNewer(el)) {
@@ -175,19 +139,15 @@
       } else if (document.querySelector(".htmx-request")) {
         if (!held || order(el) > order(parse(held))) held = e.detail.message;
         e.preventDefault();
-      } else {
-        kept = remember(document.getElementById(el.id));
       }
     });
     document.body.addEventListener("htmx:afterRequest", function () {
       if (!held || document.querySelector(".htmx-request")) return;
       var html = held;
       held = null;
-      if (isNewer(parse(html))) swapKeeping(html);
+      if (isNewer(parse(html))) swapIn(html);
     });
     root.addEventListener("htmx:wsAfterMessage", function (e) {
-      if (kept) restore(kept);
-      kept = null;
       var el = parse(e.detail.message);
       updated(el && document.getElementById(el.id));
     });

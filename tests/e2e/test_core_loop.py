@@ -235,6 +235,30 @@ def test_a_push_never_closes_a_panel_or_loses_what_staff_are_typing(browser, ser
     other.context.close()
 
 
+def test_a_push_keeps_what_the_customer_is_typing_and_their_send_starts_afresh(
+    browser, server
+) -> None:
+    url = server.new_order("E2E-11")
+    customer = customer_page(browser, url)
+    wait_live(customer)
+    customer.get_by_text("Report a problem").click()
+    text = customer.get_by_label("What went wrong?")
+    text.fill("The courier called tw")
+    staff = staff_page(browser, server)
+    staff.get_by_role("button", name="Advance order E2E-11 to Preparing").click()
+    bar = customer.get_by_role("progressbar")
+    expect(bar).to_have_attribute("aria-valuetext", "Preparing", timeout=LIVE)
+    # The bar moved; the open form and the half-typed text did not.
+    expect(customer.locator("#problem")).to_have_attribute("open", "")
+    expect(text).to_have_value("The courier called tw")
+    text.fill("The courier called twice")
+    customer.get_by_role("button", name="Send to the shop").click()
+    expect(customer.locator(".care-message")).to_be_visible(timeout=LIVE)
+    expect(customer.get_by_label("What went wrong?")).to_have_value("")
+    customer.context.close()
+    staff.context.close()
+
+
 def test_screenshots_of_the_tracker_and_the_board(browser, server) -> None:
     url = server.new_order("1050")
     staff = staff_page(browser, server, width=1024)
