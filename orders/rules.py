@@ -6,7 +6,9 @@ Pages, the board, messages, the API and the services all ask here; nothing else
 computes these. Only models sit below this module, so anything may import it.
 """
 
-from datetime import datetime, timedelta
+import re
+import zoneinfo
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -22,7 +24,9 @@ def estimate(order: Order, stages: list[Stage]) -> datetime | None:
     """When the order should be done, recalculated on every change; never in the past.
 
     `stages`: the order's workflow's, in position order. A delay's new time wins;
-    a delay without one means no honest estimate exists.
+    a delay without one means no honest estimate exists. An order the customer
+    collects (its workflow has a stage that waits for them) is ready only while
+    the shop is open: a time when it is closed becomes its next opening.
     """
     if order.is_finished:
         return None
@@ -32,7 +36,43 @@ def estimate(order: Order, stages: list[Stage]) -> datetime | None:
     since = order.stage_since or order.created_at
     current_done = max(since + timedelta(minutes=order.stage.expected_minutes), now)
     later = sum(s.expected_minutes for s in stages if s.position > order.stage.position)
-    return current_done + timedelta(minutes=later)
+    done = current_done + timedelta(minutes=later)
+    if any(s.waits_for_customer for s in stages):
+        return next_open(order.shop, done)
+    return done
+
+
+HOURS_RE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–—]\s*(\d{1,2})[:.](\d{2})\s*$")
+
+
+def opening_hours(shop: Shop) -> tuple[time, time] | None:
+    """The shop's daily hours from its text ("10:00–22:00"); None when it is not one
+    such range (then nothing is assumed about when it is open)."""
+    match = HOURS_RE.match(shop.opening_hours or "")
+    if match is None:
+        return None
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59:
+        return None
+    return time(h1, m1), (time(0, 0) if h2 == 24 else time(h2, m2))
+
+
+def next_open(shop: Shop, when: datetime) -> datetime:
+    """`when` if the shop is open then, else the next time it opens (its time zone)."""
+    hours = opening_hours(shop)
+    if hours is None or hours[0] == hours[1]:
+        return when
+    opens, closes = hours
+    local = timezone.localtime(when, zoneinfo.ZoneInfo(shop.timezone))
+    at = local.time()
+    if opens < closes:
+        is_open = opens <= at < closes
+    else:  # past midnight: 18:00–02:00
+        is_open = at >= opens or at < closes
+    if is_open:
+        return when
+    day = local.date() if at < opens else local.date() + timedelta(days=1)
+    return datetime.combine(day, opens, tzinfo=local.tzinfo)
 
 
 def behind_promise_at(order: Order, stages: list[Stage]) -> datetime | None:

@@ -338,3 +338,57 @@ def test_the_shop_edits_its_aftercare_memo_in_the_admin(
     order = finish(salon_order, staff)
     html = track(client, order)
     assert "Come back in &lt;b&gt;two&lt;/b&gt; weeks" in html
+
+
+@pytest.mark.parametrize(
+    ("hours", "expected"),
+    [
+        ("10:00–20:00", (10, 0)),  # closed at 04:07: ready when it opens
+        ("18:00-02:00", (18, 0)),  # open past midnight, closed at 04:07
+        ("00:00-24:00", (4, 7)),  # always open
+        ("по будням", (4, 7)),  # not one daily range: nothing assumed
+    ],
+)
+def test_a_pickup_orders_estimate_falls_when_the_shop_is_open(
+    shop, staff, client: Client, hours: str, expected: tuple
+) -> None:
+    from orders import rules
+    from orders.workflow_templates import install_template
+
+    shop.opening_hours, shop.timezone = hours, "Europe/Moscow"
+    shop.save()
+    workflow = install_template(shop, "drycleaning")
+    order = services.create_order(
+        shop=shop, workflow=workflow, number="DC-1", customer_name="Vera", by=staff
+    )
+    stages = list(workflow.stages.all())
+    later = sum(s.expected_minutes for s in stages if s.position > order.stage.position)
+    zone = zoneinfo.ZoneInfo("Europe/Moscow")
+    day = (timezone.now().astimezone(zone) + timedelta(days=3)).date()
+    raw = datetime(day.year, day.month, day.day, 4, 7, tzinfo=zone)
+    since = raw - timedelta(minutes=later + order.stage.expected_minutes)
+    Order.objects.filter(pk=order.pk).update(stage_since=since)
+    order.refresh_from_db()
+    eta = rules.estimate(order, stages).astimezone(zone)
+    assert (eta.date(), eta.hour, eta.minute) == (day, *expected)
+    with translation.override("en"):
+        page = client.get(f"/t/{order.token}/?lang=en").content.decode()
+    assert f"{expected[0]:02d}:{expected[1]:02d}" in page
+
+
+def test_a_kitchen_orders_estimate_ignores_opening_hours(shop, staff) -> None:
+    from orders import rules
+
+    shop.opening_hours = "10:00–11:00"
+    shop.save()
+    order = services.create_order(
+        shop=shop,
+        workflow=shop.workflows.get(key="pizza"),
+        number="P-1",
+        customer_name="P",
+        by=staff,
+    )
+    stages = list(order.workflow.stages.all())
+    eta = rules.estimate(order, stages)
+    total = sum(s.expected_minutes for s in stages)
+    assert abs((eta - timezone.now()) - timedelta(minutes=total)) < timedelta(minutes=1)
