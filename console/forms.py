@@ -65,6 +65,7 @@ class ShopForm(forms.ModelForm):
             "address_form",
             "timezone",
             "embed_origins",
+            "display_clear_minutes",
         ]
         widgets = {
             "brand_color": forms.TextInput(attrs={"type": "color"}),

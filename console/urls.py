@@ -6,6 +6,7 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.shop, name="shop"),
+    path("display/new-link/", views.display_rotate, name="display_rotate"),
     path("workflows/", views.workflows, name="workflows"),
     path("workflows/<int:pk>/", views.workflow, name="workflow"),
     path("workflows/<int:pk>/stages/new/", views.stage_add, name="stage_add"),

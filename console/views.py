@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from api.models import ApiKey
-from orders.consumers import end_staff_sockets
+from orders.consumers import end_staff_sockets, retire_displays
 from orders.models import (
     LANGUAGE_CHOICES,
     Delivery,
@@ -36,11 +36,13 @@ from orders.models import (
     Stage,
     WebhookEndpoint,
     Workflow,
+    new_token,
 )
 from orders.notifications import DEFAULTS
 from orders.placeholders import PLACEHOLDERS, fill
 from orders.workflow_templates import TEMPLATES, free_key, install_template
 from orders.workflows import move, reorder
+from tracker.publicurl import public_base
 
 from . import charts
 from .forms import (
@@ -108,8 +110,19 @@ def shop(request: HttpRequest, shop: Shop) -> HttpResponse:
         form.save()
         return _saved(request, _("Saved."), "console:shop", shop.slug)
     status = 422 if form.errors else 200
-    return _page(
-        request, shop, "console/shop.html", {"form": form, "section": "console:shop"}, status
+    display = public_base() + reverse("orders:display", args=[shop.slug, shop.display_token])
+    context = {"form": form, "section": "console:shop", "display_url": display}
+    return _page(request, shop, "console/shop.html", context, status)
+
+
+@owners_only
+@require_POST
+def display_rotate(request: HttpRequest, shop: Shop) -> HttpResponse:
+    shop.display_token = new_token()
+    shop.save(update_fields=["display_token"])
+    transaction.on_commit(lambda: retire_displays(shop.pk))  # the old link stops at once
+    return _saved(
+        request, _("New display link made; the old one no longer works."), "console:shop", shop.slug
     )
 
 

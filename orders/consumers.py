@@ -7,6 +7,7 @@ process that hear it together share one read and one render per language.
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Callable, Hashable
 from urllib.parse import parse_qs
@@ -33,6 +34,7 @@ from tracker.closecodes import (
 
 from . import layerwatch
 from .board import render_board
+from .display import displays_for
 from .live import LANGS, board_group, order_group, progress_for_tokens, tiles_for
 from .models import Membership, Shop
 
@@ -84,9 +86,10 @@ class _Batched:
                     future.set_result(found[key])
 
 
-# Keys: (token, language) and (order pk, language, with the alerts).
+# Keys: (token, language), (order pk, language, with the alerts), (shop pk, language).
 _snapshots = _Batched(progress_for_tokens)
 _tiles = _Batched(tiles_for)
+_displays = _Batched(displays_for)
 
 
 def _lang(scope: dict) -> str:
@@ -232,6 +235,47 @@ class TrackConsumer(_PushConsumer):
         # The order as it is now: a later change may already be in it (pages keep
         # the highest version).
         return await _snapshots.get(self.key)
+
+
+def _display_shop(slug: str, token: str) -> int | None:
+    shop = Shop.objects.filter(slug=slug).only("pk", "display_token").first()
+    if shop is None or not secrets.compare_digest(shop.display_token, token):
+        return None
+    return shop.pk
+
+
+class DisplayConsumer(_PushConsumer):
+    """The in-store display, by its secret link. It hears its shop's board notices and
+    sends the whole (small) display again on each; a new link closes it at once."""
+
+    async def connect(self) -> None:
+        kwargs = self.scope["url_route"]["kwargs"]
+        self.key = (
+            await database_sync_to_async(_display_shop)(kwargs["slug"], kwargs["token"]),
+            _lang(self.scope),
+        )
+        if self.key[0] is None:
+            await self.close()
+            return
+        await self._subscribe_then_snapshot(
+            board_group(self.key[0]), lambda: _displays.get(self.key)
+        )
+
+    async def fragment(self, event: dict) -> str | None:
+        return await _displays.get(self.key)
+
+    async def display_retired(self, event: dict) -> None:
+        await self.close(code=CLOSE_ACCESS_ENDED)
+
+
+def retire_displays(shop_pk: int) -> None:
+    """Close the shop's open displays (their link was replaced) on every process."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            board_group(shop_pk), {"type": "display.retired"}
+        )
+    except Exception:  # they fail their next reconnect with the old link anyway
+        log.exception("could not reach the displays of shop %s", shop_pk)
 
 
 def _shop_of_member(user, slug: str) -> Shop | None:  # noqa: ANN001

@@ -92,6 +92,14 @@ class Shop(models.Model):
         help_text=_("One origin per line, e.g. https://shop.example. Empty: not embeddable."),
         validators=[validate_origins],
     )
+    # The in-store display's secret link (/s/<slug>/display/<token>/): a TV needs no
+    # sign-in; the owner makes a new link to retire an old one.
+    display_token = models.CharField(max_length=32, default=new_token, editable=False)
+    display_clear_minutes = models.PositiveSmallIntegerField(
+        _("minutes a collected order stays on the display"),
+        default=2,
+        validators=[MaxValueValidator(60)],
+    )
     # A short hash of the shop's logo (ShopLogo), empty without one: pages link the
     # logo by it, so a new logo is a new address and the old one can be cached for good.
     logo_hash = models.CharField(max_length=16, blank=True, editable=False)

@@ -13,5 +13,9 @@ websocket_urlpatterns = [
         r"^ws/staff/(?P<slug>[-a-zA-Z0-9_]+)/$",
         AuthMiddlewareStack(consumers.StaffBoardConsumer.as_asgi()),
     ),
+    re_path(
+        rf"^ws/display/(?P<slug>[-a-zA-Z0-9_]+)/(?P<token>{TOKEN_PATTERN})/$",
+        consumers.DisplayConsumer.as_asgi(),
+    ),
     re_path(r"", consumers.RefuseConsumer.as_asgi()),
 ]

@@ -65,10 +65,8 @@ def next_open(shop: Shop, when: datetime) -> datetime:
     opens, closes = hours
     local = timezone.localtime(when, zoneinfo.ZoneInfo(shop.timezone))
     at = local.time()
-    if opens < closes:
-        is_open = opens <= at < closes
-    else:  # past midnight: 18:00–02:00
-        is_open = at >= opens or at < closes
+    # (closing before opening: open past midnight, 18:00–02:00)
+    is_open = (opens <= at < closes) if opens < closes else (at >= opens or at < closes)
     if is_open:
         return when
     day = local.date() if at < opens else local.date() + timedelta(days=1)
@@ -200,3 +198,39 @@ def customer_language(shop: Shop | None, lang: str) -> str:
     customers informally (ты) gets Russian from its own catalogue, ru-ty, which says
     only what differs and falls back to ru for every neutral text."""
     return "ru-ty" if lang == "ru" and shop is not None and shop.address_form == "ty" else lang
+
+
+# The in-store display's columns, in order.
+DISPLAY_COLUMNS = ("preparing", "almost", "ready")
+
+
+def ready_position(stages: list[Stage]) -> int:
+    """Where an order is ready for the customer: its workflow's first stage that
+    waits for them, else its last stage."""
+    waiting = [s.position for s in stages if s.waits_for_customer]
+    return waiting[0] if waiting else stages[-1].position
+
+
+def display_column(order: Order, stages: list[Stage]) -> str | None:
+    """The display column that shows the order; None: not shown (cancelled, or
+    collected longer ago than the shop's clear time)."""
+    if order.state == Order.State.CANCELLED:
+        return None
+    if order.state == Order.State.COMPLETED:
+        gone = order.updated_at + timedelta(minutes=order.shop.display_clear_minutes)
+        return "ready" if timezone.now() < gone else None
+    ready = ready_position(stages)
+    before = [s.position for s in stages if s.position < ready]
+    if order.stage.position >= ready:
+        return "ready"
+    if before and order.stage.position == before[-1]:
+        return "almost"
+    return "preparing"
+
+
+def display_filter(shop: Shop) -> Q:
+    """The orders the display may show (display_column decides the rest)."""
+    since = timezone.now() - timedelta(minutes=shop.display_clear_minutes)
+    return Q(state__in=[Order.State.ACTIVE, Order.State.DELAYED]) | Q(
+        state=Order.State.COMPLETED, updated_at__gte=since
+    )

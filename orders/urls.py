@@ -15,6 +15,7 @@ urlpatterns = [
     path("t/<str:token>/feedback/", views_public.track_feedback, name="track_feedback"),
     path("t/<str:token>/problem/", views_public.track_problem, name="track_problem"),
     path("s/<slug:slug>/logo/", views_public.shop_logo, name="shop_logo"),
+    path("s/<slug:slug>/display/<str:token>/", views_public.display, name="display"),
     path("staff/login/", views_staff.StaffLoginView.as_view(), name="login"),
     path("staff/logout/", views_staff.StaffLogoutView.as_view(), name="logout"),
     path("staff/", views_staff.board_home, name="board"),

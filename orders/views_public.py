@@ -1,6 +1,7 @@
 """Customer-facing pages: public by unguessable token, no personal data shown."""
 
 import re
+import secrets
 from collections.abc import Callable
 
 from django import forms
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tracker.clientaddr import request_client_address
 
 from . import ratelimit, rules, services
+from .display import render_display
 from .forms import FeedbackForm, LookupForm, ProblemForm
 from .live import LANGS, cached_progress, order_for_token, progress_context
 from .models import TOKEN_PATTERN, Order, Shop, ShopLogo
@@ -308,4 +310,38 @@ def shop_logo(request: HttpRequest, slug: str) -> HttpResponse:
         return not_found(request)
     response = HttpResponse(bytes(logo.data), content_type=logo.content_type)
     response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def _display_shop(slug: str, token: str) -> Shop | None:
+    shop = Shop.objects.filter(slug=slug).first()
+    if shop is None or not secrets.compare_digest(shop.display_token, token):
+        return None
+    return shop
+
+
+@require_GET
+@never_cache
+def display(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The in-store display: full screen, live, no sign-in (its link is the secret)."""
+    shop = _display_shop(slug, token)
+    if shop is None:
+        return not_found(request)
+    lang = public_language(request, shop)
+    with translation.override(lang):
+        if request.htmx or request.GET.get("partial"):
+            response = HttpResponse(render_display(shop, lang))
+        else:
+            theme = request.GET.get("theme")
+            context = {
+                "shop": shop,
+                "lang": lang,
+                "display_html": mark_safe(render_display(shop, lang)),  # noqa: S308 (our own render)
+                "poll_seconds": settings.TRACKER_POLL_SECONDS,
+                "theme": theme if theme in ("dark", "light") else "",
+                "token": token,
+            }
+            response = render(request, "orders/display.html", context)
+    response["Content-Language"] = lang
+    response["X-Robots-Tag"] = "noindex"
     return response

@@ -74,7 +74,7 @@ def _state(beta: dict) -> tuple:
     """What an attack on beta could change."""
     shop = Shop.objects.get(pk=beta["shop"].pk)
     return (
-        (shop.name, shop.phone, shop.embed_origins),
+        (shop.name, shop.phone, shop.embed_origins, shop.display_token, shop.logo_hash),
         list(Workflow.objects.filter(shop=shop).values_list("pk", "key", "name_en")),
         list(Stage.objects.filter(workflow__shop=shop).values_list("pk", "position", "name_en")),
         list(ApiKey.objects.filter(shop=shop).values_list("pk", "revoked_at")),
@@ -89,6 +89,7 @@ def _state(beta: dict) -> tuple:
 # Every console URL: its name, and which of beta's objects its arguments are.
 URLS = [
     ("console:shop", []),
+    ("console:display_rotate", []),
     ("console:workflows", []),
     ("console:workflow", ["workflow"]),
     ("console:stage_add", ["workflow"]),
@@ -184,6 +185,7 @@ def test_the_owner_sets_up_contacts(shop: Shop, owner_client: Client) -> None:
         "address_form": "ty",
         "timezone": "Europe/Berlin",
         "embed_origins": "https://uno.example",
+        "display_clear_minutes": "2",
     }
     assert owner_client.post(url, form).status_code == 302
     shop.refresh_from_db()
@@ -474,6 +476,7 @@ def test_the_owner_sets_a_logo_that_the_tracking_page_shows(
         "language": "en",
         "address_form": "vy",
         "timezone": shop.timezone,
+        "display_clear_minutes": "2",
     }
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
@@ -517,6 +520,7 @@ def _console_forms(shop: Shop, workflow: Workflow) -> list[tuple[str, dict]]:
                 "address_form": "vy",
                 "timezone": "Europe/Moscow",
                 "embed_origins": "https://pizzeria.example",
+                "display_clear_minutes": "2",
             },
         ),
         (f"{base}/workflows/", {"template": "cafe"}),

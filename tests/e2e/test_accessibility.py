@@ -72,6 +72,13 @@ def test_public_pages_and_the_board_have_no_serious_violations(browser, server, 
     board.set_viewport_size({"width": 390, "height": 844})
     board.goto(console + "numbers/?period=30d")
     found["console numbers"] = violations(board)
+    # The in-store display, in both themes, on a TV-sized screen.
+    board.goto(console)
+    display = board.locator("a.display-link").get_attribute("href")
+    board.set_viewport_size({"width": 1920, "height": 1080})
+    for theme in ("dark", "light"):
+        board.goto(f"{display}?theme={theme}")
+        found[f"display ({theme})"] = violations(board)
     board.context.close()
     assert not any(found.values()), {k: v for k, v in found.items() if v}
 
