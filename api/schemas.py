@@ -161,6 +161,8 @@ class OrderOut(Schema):
     cancel_reason: str | None
     tracking_url: str
     embed_url: str
+    qr_svg_url: str = Field(description="The tracking link's QR code, SVG, to print on a receipt")
+    qr_png_url: str = Field(description="The same QR code as a PNG image")
     created_at: datetime
     updated_at: datetime
     history: list[EventOut] = Field(default_factory=list, description="Customer-visible only")

@@ -54,6 +54,8 @@ def order_payload(order: Order, history: bool = True) -> dict:
         "cancel_reason": order.cancel_reason or None,
         "tracking_url": tracking_url(order),
         "embed_url": absolute(reverse("orders:embed", args=[order.token])),
+        "qr_svg_url": absolute(reverse("orders:track_qr", args=[order.token, "svg"])),
+        "qr_png_url": absolute(reverse("orders:track_qr", args=[order.token, "png"])),
         "created_at": _iso(order.created_at),
         "updated_at": _iso(order.updated_at),
     }

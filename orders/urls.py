@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views_public, views_staff
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("track/<slug:slug>/", views_public.lookup, name="shop_lookup"),
     path("track/<slug:slug>/embed/", views_public.lookup, {"embed": True}, name="lookup_embed"),
     path("t/<str:token>/progress/", views_public.track_progress, name="track_progress"),
+    re_path(r"^t/(?P<token>[^/]+)/qr\.(?P<kind>svg|png)$", views_public.track_qr, name="track_qr"),
     path("t/<str:token>/feedback/", views_public.track_feedback, name="track_feedback"),
     path("t/<str:token>/problem/", views_public.track_problem, name="track_problem"),
     path("s/<slug:slug>/logo/", views_public.shop_logo, name="shop_logo"),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("staff/<slug:slug>/orders/new/", views_staff.order_create, name="create"),
     path("staff/<slug:slug>/history/", views_staff.history, name="history"),
     path("staff/orders/<int:pk>/", views_staff.order_detail, name="order"),
+    path("staff/orders/<int:pk>/ticket/", views_staff.order_ticket, name="ticket"),
     path("staff/orders/<int:pk>/seen/<int:version>/", views_staff.alert_seen, name="seen"),
     path("staff/orders/<int:pk>/advance/", views_staff.order_advance, name="advance"),
     path("staff/orders/<int:pk>/undo/", views_staff.order_undo, name="undo"),

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tracker.clientaddr import request_client_address
 
-from . import ratelimit, rules, services
+from . import ratelimit, rules, services, tickets
 from .display import render_display
 from .forms import FeedbackForm, LookupForm, ProblemForm
 from .live import LANGS, cached_progress, order_for_token, progress_context
@@ -344,4 +344,18 @@ def display(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             response = render(request, "orders/display.html", context)
     response["Content-Language"] = lang
     response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_GET
+def track_qr(request: HttpRequest, token: str, kind: str) -> HttpResponse:
+    """The QR code of the tracking link alone (qr.svg, qr.png), for a POS to print."""
+    order = _order_by_token(token)
+    if order is None:
+        return not_found(request)
+    if kind == "svg":
+        response = HttpResponse(tickets.qr_svg(order), content_type="image/svg+xml")
+    else:
+        response = HttpResponse(tickets.qr_png(order), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"  # the link never changes
     return response

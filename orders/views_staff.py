@@ -15,15 +15,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import rules, services
+from . import rules, services, tickets
 from .board import board_context, digest, render_alerts, render_change
 from .consumers import end_staff_sockets
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
 from .models import FORWARD_KINDS, Membership, Order, OrderEvent, Shop
+from .notifications import tracking_url
 
 
 def signin_username(request: HttpRequest, credentials: dict | None) -> str | None:
@@ -348,6 +350,25 @@ def order_promise(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request, pk, PromiseForm, services.set_promise, _("Promise for order %(number)s saved.")
     )
+
+
+@login_required
+@require_GET
+def order_ticket(request: HttpRequest, pk: int) -> HttpResponse:
+    """A ticket for a receipt printer (58 or 80 mm): the shop, the number, what was
+    ordered, the promised time and the QR code of the tracking link."""
+    order = _get_order_for_staff(request, pk)
+    width = 58 if request.GET.get("width") == "58" else 80
+    with timezone.override(order.shop.timezone):
+        context = {
+            "order": order,
+            "shop": order.shop,
+            "width": width,
+            "eta": rules.estimate(order, order.workflow_stages()),
+            "qr": mark_safe(tickets.qr_svg(order, inline=True)),  # noqa: S308 (segno's own SVG)
+            "url": tracking_url(order),
+        }
+        return render(request, "orders/ticket.html", context)
 
 
 @login_required

@@ -66,6 +66,11 @@ def test_create_returns_the_urls_token_and_state(api: Api, client: Client) -> No
     assert body["token"] == order.token
     assert body["tracking_url"].endswith(f"/t/{order.token}/")
     assert body["embed_url"].endswith(f"/t/{order.token}/embed/")
+    # The QR code for the POS's receipt: served, and what the link says.
+    for kind, content_type in (("svg", "image/svg+xml"), ("png", "image/png")):
+        assert body[f"qr_{kind}_url"] == body["tracking_url"] + f"qr.{kind}"
+        path = body[f"qr_{kind}_url"].split("://", 1)[1].split("/", 1)[1]
+        assert client.get("/" + path)["Content-Type"] == content_type
     assert (body["state"], body["version"], body["workflow"]) == ("active", 1, "cafe")
     assert body["stage"]["position"] == 1
     assert body["eta"] is not None

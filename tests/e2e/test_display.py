@@ -10,15 +10,17 @@ pytestmark = pytest.mark.browser
 LIVE = 10_000  # ms: a generous bound; speed is measured in bench/, not here
 
 
-def test_a_tap_moves_the_number_and_a_collected_one_clears_itself(
-    browser, server: Server
-) -> None:
-    token = server.manage(
-        "shell",
-        "-c",
-        "from orders.models import Shop; s = Shop.objects.get(slug='demo'); "
-        "s.display_clear_minutes = 1; s.save(); print(s.display_token)",
-    ).strip().splitlines()[-1]
+def test_a_tap_moves_the_number_and_a_collected_one_clears_itself(browser, server: Server) -> None:
+    token = (
+        server.manage(
+            "shell",
+            "-c",
+            "from orders.models import Shop; s = Shop.objects.get(slug='demo'); "
+            "s.display_clear_minutes = 1; s.save(); print(s.display_token)",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     server.new_order("DSP-1", workflow="cafe")
     context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-US")
     tv = _open(context, f"{server.url}/s/demo/display/{token}/", None, clock=True)
