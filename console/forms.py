@@ -84,9 +84,22 @@ class NewWorkflowForm(forms.Form):
 
 
 class WorkflowForm(forms.ModelForm):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # This workflow's own stages only.
+        self.fields["customer_cancel_until"].queryset = Stage.objects.filter(workflow=self.instance)
+        self.fields["customer_cancel_until"].empty_label = _("never")
+
     class Meta:
         model = Workflow
-        fields = ["name_ru", "name_en", "aftercare_ru", "aftercare_en"]
+        fields = [
+            "name_ru",
+            "name_en",
+            "aftercare_ru",
+            "aftercare_en",
+            "customer_cancel_until",
+            "customer_confirms",
+        ]
         widgets = {
             "aftercare_ru": forms.Textarea(attrs={"rows": 3}),
             "aftercare_en": forms.Textarea(attrs={"rows": 3}),

@@ -30,7 +30,13 @@ DONE = "done"
 # a thousand open orders would pass Daphne's 1 MiB frame limit in one message).
 TILES_PER_MESSAGE = 200
 # The kinds of change that add or clear an alert: their pushes carry the alerts too.
-ALERT_KINDS = (OrderEvent.Kind.PROBLEM, OrderEvent.Kind.FEEDBACK, OrderEvent.Kind.SEEN)
+ALERT_KINDS = (
+    OrderEvent.Kind.PROBLEM,
+    OrderEvent.Kind.FEEDBACK,
+    OrderEvent.Kind.SEEN,
+    OrderEvent.Kind.CANCELLED,
+    OrderEvent.Kind.CONFIRMED,
+)
 LOW_RATING = 2
 
 
@@ -112,13 +118,15 @@ def tile(order: Order, stages: list[Stage], workflow_key: str) -> dict:
 
 
 def _alerts(shop: Shop) -> list[OrderEvent]:
-    """Problem reports and low ratings of the last day that nobody has seen yet."""
+    """Problem reports, low ratings and what customers did themselves (cancelled,
+    confirmed) in the last day that nobody has seen yet."""
     day_ago = timezone.now() - timedelta(days=1)
     return list(
         OrderEvent.objects.filter(order__shop=shop, created_at__gte=day_ago)
         .filter(
             Q(kind=OrderEvent.Kind.PROBLEM)
             | Q(kind=OrderEvent.Kind.FEEDBACK, order__feedback__rating__lte=LOW_RATING)
+            | Q(by_customer=True, kind__in=[OrderEvent.Kind.CANCELLED, OrderEvent.Kind.CONFIRMED])
         )
         .filter(acknowledgements__isnull=True)
         .select_related("order", "order__feedback")

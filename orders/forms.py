@@ -115,6 +115,14 @@ class ProblemForm(forms.Form):
     text = forms.CharField(label=_("What went wrong?"), max_length=500)
 
 
+class CustomerCancelForm(forms.Form):
+    reason = forms.CharField(label=_("Why? (optional)"), max_length=200, required=False)
+
+
+class ConfirmForm(forms.Form):
+    pass
+
+
 class LookupForm(forms.Form):
     number = forms.CharField(label=_("Order number"), max_length=40)
     contact = forms.CharField(label=_("Phone or e-mail given with the order"), max_length=254)

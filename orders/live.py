@@ -154,6 +154,9 @@ def _progress_context(
         "position": rules.stage_number(order, stages),
         "eta": rules.estimate(order, stages),
         "notes": notes,
+        "may_cancel": rules.customer_may_cancel(order, stages),
+        "cancel_offered": order.workflow.customer_cancel_until_id is not None,
+        "may_confirm": rules.customer_may_confirm(order),
     }
 
 

@@ -170,6 +170,18 @@ class Workflow(models.Model):
     # Shown to the customer on the final stage (care instructions, warranty, pickup rules).
     aftercare_ru = models.TextField(_("aftercare memo (Russian)"), max_length=1000, blank=True)
     aftercare_en = models.TextField(_("aftercare memo (English)"), max_length=1000, blank=True)
+    # What the customer may do from the tracker: cancel while the order is at this
+    # stage or an earlier one (empty: never), and say "got it, all good" at pickup
+    # or after the last stage.
+    customer_cancel_until = models.ForeignKey(
+        "Stage",
+        verbose_name=_("customers may cancel up to stage"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    customer_confirms = models.BooleanField(_("customers confirm receipt"), default=False)
 
     class Meta:
         verbose_name = _("workflow")
@@ -337,6 +349,7 @@ class OrderEvent(models.Model):
         SEEN = "seen", _("alert seen")
         UNSUBSCRIBED = "unsubscribed", _("messages stopped")
         EDITED = "edited", _("details edited")
+        CONFIRMED = "confirmed", _("confirmed by the customer")
 
     order = models.ForeignKey(
         Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order")
@@ -354,6 +367,9 @@ class OrderEvent(models.Model):
     # Staff-only notes are never rendered on a public page, the embed or a customer socket.
     public = models.BooleanField(default=True)
     # A "seen" event: the problem report or rating it acknowledges.
+    # Done by the customer from the tracker (a cancellation, a confirmation): the
+    # board alerts the staff to these.
+    by_customer = models.BooleanField(default=False)
     acknowledges = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="acknowledgements"
     )

@@ -234,3 +234,24 @@ def display_filter(shop: Shop) -> Q:
     return Q(state__in=[Order.State.ACTIVE, Order.State.DELAYED]) | Q(
         state=Order.State.COMPLETED, updated_at__gte=since
     )
+
+
+def customer_may_cancel(order: Order, stages: list[Stage]) -> bool:
+    """The customer may cancel from the tracker: the workflow allows it, and the order
+    is open and not past the workflow's last cancellable stage."""
+    limit = next((s for s in stages if s.pk == order.workflow.customer_cancel_until_id), None)
+    return (
+        limit is not None
+        and order.state in (Order.State.ACTIVE, Order.State.DELAYED)
+        and order.stage.position <= limit.position
+    )
+
+
+def customer_may_confirm(order: Order) -> bool:
+    """The customer may say "got it, all good": the workflow asks for it, the order
+    waits for them (pickup) or is done, and they have not said it yet."""
+    if not order.workflow.customer_confirms or order.last_action == OrderEvent.Kind.CONFIRMED:
+        return False
+    if order.state == Order.State.COMPLETED:
+        return True
+    return order.state == Order.State.ACTIVE and order.stage.waits_for_customer

@@ -82,6 +82,7 @@ def _record(
     text: str = "",
     public: bool = True,
     acknowledges: OrderEvent | None = None,
+    by_customer: bool = False,
 ) -> Order:
     order.version += 1
     if kind not in rules.ASIDE_KINDS:
@@ -97,6 +98,7 @@ def _record(
         text=text,
         public=public,
         acknowledges=acknowledges,
+        by_customer=by_customer,
     )
     # Messages and webhooks join the same transaction: they exist if and only if
     # the change does, once per change (orders.outbox sends them).
@@ -316,6 +318,47 @@ def set_promise(
 
 
 PROBLEMS_PER_HOUR = 5
+
+
+@transaction.atomic
+def customer_cancel(*, order: Order, reason: str = "") -> Order:
+    """The customer cancels from the tracker, while the workflow allows it."""
+    order = _lock(order, None)
+    _require_open(order)
+    if not rules.customer_may_cancel(order, order.workflow_stages()):
+        raise ActionRefused(
+            _(
+                "Order %(number)s can no longer be cancelled here: it is at “%(stage)s”. "
+                "Please call the shop."
+            )
+            % {"number": order.number, "stage": order.stage.name},
+            order,
+        )
+    order.state = Order.State.CANCELLED
+    order.cancel_reason = (reason.strip() or _("Cancelled by the customer"))[:200]
+    return _record(
+        order,
+        OrderEvent.Kind.CANCELLED,
+        _("the customer"),
+        fields=["state", "cancel_reason"],
+        text=order.cancel_reason,
+        by_customer=True,
+    )
+
+
+@transaction.atomic
+def customer_confirm(*, order: Order) -> Order:
+    """The customer says "got it, all good": at pickup this hands the order over (its
+    last stage); after the last stage it is recorded for the staff to see."""
+    order = _lock(order, None)
+    if not rules.customer_may_confirm(order):
+        raise ActionRefused(_("There is nothing to confirm for this order now."), order)
+    fields = []
+    if order.state != Order.State.COMPLETED:
+        order.stage, order.stage_since = order.workflow_stages()[-1], timezone.now()
+        order.state = Order.State.COMPLETED
+        fields = ["stage", "stage_since", "state"]
+    return _record(order, OrderEvent.Kind.CONFIRMED, _("the customer"), fields, by_customer=True)
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ from tracker.clientaddr import request_client_address
 
 from . import ratelimit, rules, services, tickets
 from .display import render_display
-from .forms import FeedbackForm, LookupForm, ProblemForm
+from .forms import ConfirmForm, CustomerCancelForm, FeedbackForm, LookupForm, ProblemForm
 from .live import LANGS, cached_progress, order_for_token, progress_context
 from .models import TOKEN_PATTERN, Order, Shop, ShopLogo
 
@@ -203,6 +203,26 @@ def track_problem(request: HttpRequest, token: str) -> HttpResponse:
         ProblemForm,
         services.report_problem,
         _("Thank you. The shop's staff have your message and will get back to you."),
+    )
+
+
+@csrf_exempt
+@require_POST
+def track_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    return _care_post(
+        request,
+        token,
+        CustomerCancelForm,
+        services.customer_cancel,
+        _("Your order is cancelled. The shop has been told."),
+    )
+
+
+@csrf_exempt
+@require_POST
+def track_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    return _care_post(
+        request, token, ConfirmForm, services.customer_confirm, _("Thank you for confirming!")
     )
 
 

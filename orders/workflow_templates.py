@@ -221,7 +221,18 @@ TEMPLATES: dict[str, dict] = {
 }
 
 
-@transaction.atomic
+# What customers may do themselves, per built-in workflow: cancel up to this stage
+# (its position; None: never), and confirm receipt ("got it, all good").
+SELF_SERVICE = {
+    "pizza": (1, False),
+    "cafe": (1, True),
+    "shop": (2, True),
+    "drycleaning": (1, True),
+    "carrepair": (1, True),
+    "salon": (1, False),
+}
+
+
 def free_key(shop: Shop, key: str) -> str:
     """The key itself if the shop has no workflow by it, else key-2, key-3, …"""
     taken = set(Workflow.objects.filter(shop=shop).values_list("key", flat=True))
@@ -231,6 +242,7 @@ def free_key(shop: Shop, key: str) -> str:
     return free
 
 
+@transaction.atomic
 def install_template(shop: Shop, key: str, as_key: str | None = None) -> Workflow:
     """Give the shop its own copy of a built-in workflow (idempotent by `as_key`,
     the key it gets in the shop: the template's own by default)."""
@@ -262,6 +274,10 @@ def install_template(shop: Shop, key: str, as_key: str | None = None) -> Workflo
                 template["stages"], start=1
             )
         )
+        cancel_until, confirms = SELF_SERVICE.get(key, (None, False))
+        workflow.customer_cancel_until = workflow.stages.filter(position=cancel_until).first()
+        workflow.customer_confirms = confirms
+        workflow.save(update_fields=["customer_cancel_until", "customer_confirms"])
     return workflow
 
 
@@ -275,6 +291,7 @@ def copy_workflow(workflow: Workflow, new_key: str) -> Workflow:
         name_en=workflow.name_en,
         aftercare_ru=workflow.aftercare_ru,
         aftercare_en=workflow.aftercare_en,
+        customer_confirms=workflow.customer_confirms,
     )
     Stage.objects.bulk_create(
         Stage(
@@ -290,4 +307,9 @@ def copy_workflow(workflow: Workflow, new_key: str) -> Workflow:
         )
         for s in workflow.stages.all()
     )
+    if workflow.customer_cancel_until_id is not None:
+        copy.customer_cancel_until = copy.stages.get(
+            position=workflow.customer_cancel_until.position
+        )
+        copy.save(update_fields=["customer_cancel_until"])
     return copy
