@@ -32,7 +32,7 @@ from tracker.closecodes import (
     CLOSE_TRY_AGAIN_LATER,
 )
 
-from . import layerwatch
+from . import announcements, layerwatch
 from .board import render_board
 from .display import displays_for
 from .live import LANGS, board_group, order_group, progress_for_tokens, tiles_for
@@ -90,6 +90,7 @@ class _Batched:
 _snapshots = _Batched(progress_for_tokens)
 _tiles = _Batched(tiles_for)
 _displays = _Batched(displays_for)
+_announcements = _Batched(announcements.renders_for)
 
 
 def _lang(scope: dict) -> str:
@@ -221,6 +222,9 @@ class _PushConsumer(AsyncWebsocketConsumer):
     async def fragment(self, event: dict) -> str | None:
         raise NotImplementedError
 
+    async def shop_announced(self, event: dict) -> None:
+        """A shop notice was posted or ended; pages that show notices override this."""
+
 
 class TrackConsumer(_PushConsumer):
     """Public, by token, no cookies needed (it works inside third-party iframes)."""
@@ -235,6 +239,11 @@ class TrackConsumer(_PushConsumer):
         # The order as it is now: a later change may already be in it (pages keep
         # the highest version).
         return await _snapshots.get(self.key)
+
+    async def shop_announced(self, event: dict) -> None:
+        html = await _announcements.get((event["shop"], self.key[1]))
+        if html is not None:
+            await self.send(text_data=html)
 
 
 def _display_shop(slug: str, token: str) -> int | None:
@@ -263,6 +272,9 @@ class DisplayConsumer(_PushConsumer):
 
     async def fragment(self, event: dict) -> str | None:
         return await _displays.get(self.key)
+
+    async def shop_announced(self, event: dict) -> None:
+        await self.order_changed(event)  # the display shows the notice too
 
     async def display_retired(self, event: dict) -> None:
         await self.close(code=CLOSE_ACCESS_ENDED)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from . import rules
+from . import announcements, rules
 from .models import Order, Shop, Stage
 
 FRESH_SECONDS = 60  # a number that became ready this recently is highlighted
@@ -55,7 +55,12 @@ def display_context(shop: Shop) -> dict:
         )
     # Newest ready first: the one just called is where the eye lands.
     columns["ready"].sort(key=lambda tile: (tile["collected"], not tile["fresh"]))
-    return {"shop": shop, "columns": columns, "stamp": int(time.time() * 1000)}
+    return {
+        "shop": shop,
+        "columns": columns,
+        "stamp": int(time.time() * 1000),
+        "notice": announcements.current(shop),
+    }
 
 
 def render_display(shop: Shop, lang: str) -> str:

@@ -100,6 +100,13 @@ class Shop(models.Model):
         default=2,
         validators=[MaxValueValidator(60)],
     )
+    # A notice for every customer until a time ("Deliveries are running late because
+    # of snow until 14:00"), on every tracker, embed and display of the shop
+    # (orders.announcements). On the shop itself, so pages that read the shop with
+    # the order pay nothing more for it.
+    notice = models.CharField(_("notice for customers"), max_length=200, blank=True)
+    notice_until = models.DateTimeField(_("notice until"), null=True, blank=True)
+    notice_at = models.DateTimeField(null=True, blank=True, editable=False)
     # A short hash of the shop's logo (ShopLogo), empty without one: pages link the
     # logo by it, so a new logo is a new address and the old one can be cached for good.
     logo_hash = models.CharField(max_length=16, blank=True, editable=False)

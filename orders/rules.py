@@ -255,3 +255,10 @@ def customer_may_confirm(order: Order) -> bool:
     if order.state == Order.State.COMPLETED:
         return True
     return order.state == Order.State.ACTIVE and order.stage.waits_for_customer
+
+
+def may_be_watched() -> Q:
+    """Orders whose trackers may be open: not finished, or finished within a day
+    (customers come back to rate and to read the aftercare memo)."""
+    day_ago = timezone.now() - timedelta(days=1)
+    return Q(state__in=[Order.State.ACTIVE, Order.State.DELAYED]) | Q(updated_at__gte=day_ago)

@@ -26,6 +26,7 @@ urlpatterns = [
     path("staff/<slug:slug>/board/", views_staff.board_partial, name="board_partial"),
     path("staff/<slug:slug>/orders/new/", views_staff.order_create, name="create"),
     path("staff/<slug:slug>/history/", views_staff.history, name="history"),
+    path("staff/<slug:slug>/announce/", views_staff.announce, name="announce"),
     path("staff/orders/<int:pk>/", views_staff.order_detail, name="order"),
     path("staff/orders/<int:pk>/ticket/", views_staff.order_ticket, name="ticket"),
     path("staff/orders/<int:pk>/seen/<int:version>/", views_staff.alert_seen, name="seen"),

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tracker.clientaddr import request_client_address
 
-from . import ratelimit, rules, services, tickets
+from . import announcements, ratelimit, rules, services, tickets
 from .display import render_display
 from .forms import ConfirmForm, CustomerCancelForm, FeedbackForm, LookupForm, ProblemForm
 from .live import LANGS, cached_progress, order_for_token, progress_context
@@ -94,6 +94,7 @@ def _render_progress(
             response = HttpResponse(cached_progress(order, lang))
         else:
             context["progress_html"] = mark_safe(cached_progress(order, lang))  # noqa: S308 (our own render)
+            context["announcement_html"] = mark_safe(announcements.render(order.shop, lang))  # noqa: S308
             response = render(request, template, context)
             if order.opened_at is None and request.method == "GET":
                 # Once per order; the condition keeps the first time under races.

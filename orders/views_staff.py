@@ -20,7 +20,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import rules, services, tickets
+from . import announcements, rules, services, tickets
 from .board import board_context, digest, render_alerts, render_change
 from .consumers import end_staff_sockets
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
@@ -85,6 +85,7 @@ def _board_page(
             "lang": get_language(),
             "poll_seconds": settings.TRACKER_POLL_SECONDS,
             "check_seconds": settings.TRACKER_BOARD_CHECK_SECONDS,
+            "notice": announcements.current(shop),
             "is_owner": Membership.objects.filter(
                 shop=shop, user=request.user, role=Membership.Role.OWNER
             ).exists(),
@@ -350,6 +351,36 @@ def order_promise(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request, pk, PromiseForm, services.set_promise, _("Promise for order %(number)s saved.")
     )
+
+
+class AnnouncementForm(forms.Form):
+    text = forms.CharField(label=_("Notice for every customer"), max_length=200)
+    until = forms.DateTimeField(
+        label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+
+@login_required
+@require_POST
+def announce(request: HttpRequest, slug: str) -> HttpResponse:
+    """Post a notice to every customer of the shop until a time, or end it."""
+    shop = _get_shop_for_staff(request, slug)
+    with timezone.override(shop.timezone):
+        if "end" in request.POST:
+            announcements.end(shop)
+            messages.success(request, _("The notice is gone from every page."))
+            return redirect("orders:shop_board", slug=shop.slug)
+        form = AnnouncementForm(request.POST)
+        if form.is_valid():
+            try:
+                announcements.post(shop, form.cleaned_data["text"], form.cleaned_data["until"])
+            except announcements.Refused as refused:
+                messages.error(request, str(refused))
+                return _board_page(request, shop, status=422)
+            messages.success(request, _("The notice is on every page of the shop's customers."))
+            return redirect("orders:shop_board", slug=shop.slug)
+        messages.error(request, _problem(form))
+        return _board_page(request, shop, status=422)
 
 
 @login_required

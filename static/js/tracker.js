@@ -153,6 +153,13 @@
     });
     document.body.addEventListener("htmx:afterSwap", function () { lastUpdate = Date.now(); });
 
+    // A shop's notice leaves at its end time by this page's own clock.
+    setInterval(function () {
+      document.querySelectorAll(".announcement[data-until]").forEach(function (el) {
+        if (!el.hidden && Number(el.dataset.until) <= Date.now()) el.hidden = true;
+      });
+    }, 1000);
+
     // Polling fallback: whenever the socket is not open, fetch the same partial.
     setInterval(function () {
       if (!open && !document.hidden) resync();

@@ -55,3 +55,30 @@ def test_got_it_at_pickup_closes_the_order(browser, server: Server) -> None:
     expect(tablet.locator("#alerts")).to_contain_text("The customer confirmed", timeout=LIVE)
     customer.context.close()
     tablet.context.close()
+
+
+def test_a_shop_notice_appears_live_and_leaves_at_its_end(browser, server: Server) -> None:
+    import zoneinfo
+    from datetime import datetime, timedelta
+
+    url = server.new_order("SELF-4")
+    customer = customer_page(browser, url, clock=True)
+    expect(customer.locator("#live-status")).to_have_attribute("data-state", "live", timeout=LIVE)
+    tablet = staff_page(browser, server)
+    tablet.locator("summary", has_text="Menu").click()
+    tablet.locator("summary", has_text="Notice for customers").click()
+    tablet.get_by_label("Notice for every customer").fill("Deliveries are late: snow")
+    ends = datetime.now(zoneinfo.ZoneInfo("Europe/Moscow")) + timedelta(minutes=3)
+    tablet.get_by_label("Until").fill(ends.strftime("%Y-%m-%dT%H:%M"))
+    tablet.get_by_role("button", name="Show to customers").click()
+    notice = customer.locator("#announcement")
+    expect(notice).to_contain_text("Deliveries are late: snow", timeout=LIVE)
+    expect(notice).to_be_visible()
+    # No waiting: the customer's clock is moved past the notice's end.
+    customer.clock.fast_forward("04:00")
+    expect(notice).to_be_hidden(timeout=LIVE)
+    tablet.locator("summary", has_text="Menu").click()
+    tablet.get_by_role("button", name="End the notice now").click()
+    expect(tablet.locator(".flash")).to_contain_text("The notice is gone", timeout=LIVE)
+    customer.context.close()
+    tablet.context.close()
