@@ -21,6 +21,7 @@ from orders.models import (
     Workflow,
 )
 from orders.workflow_templates import TEMPLATES
+from orders.workflows import STAGE_FIELDS
 
 
 class ShopForm(forms.ModelForm):
@@ -109,15 +110,7 @@ class WorkflowForm(forms.ModelForm):
 class StageForm(forms.ModelForm):
     class Meta:
         model = Stage
-        fields = [
-            "name_ru",
-            "name_en",
-            "text_ru",
-            "text_en",
-            "expected_minutes",
-            "notify",
-            "waits_for_customer",
-        ]
+        fields = list(STAGE_FIELDS)
 
     def clean(self) -> dict:
         data = super().clean()

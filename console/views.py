@@ -89,7 +89,13 @@ def owners_only(view: Callable) -> Callable:
     return wrapped
 
 
-def _page(request: HttpRequest, shop: Shop, template: str, context: dict, status: int = 200):  # noqa: ANN202
+def _page(
+    request: HttpRequest, shop: Shop, template: str, context: dict, status: int | None = None
+) -> HttpResponse:
+    """A console page; 422 when its form was refused (unless `status` says otherwise)."""
+    if status is None:
+        form = context.get("form")
+        status = 422 if form is not None and form.errors else 200
     context = {"shop": shop, "sections": SECTIONS, **context}
     return render(request, template, context, status=status)
 
@@ -109,10 +115,9 @@ def shop(request: HttpRequest, shop: Shop) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         return _saved(request, _("Saved."), "console:shop", shop.slug)
-    status = 422 if form.errors else 200
     display = public_base() + reverse("orders:display", args=[shop.slug, shop.display_token])
     context = {"form": form, "section": "console:shop", "display_url": display}
-    return _page(request, shop, "console/shop.html", context, status)
+    return _page(request, shop, "console/shop.html", context)
 
 
 @owners_only
@@ -143,7 +148,7 @@ def workflows(request: HttpRequest, shop: Shop) -> HttpResponse:
         "section": "console:workflows",
         "templates": TEMPLATES,
     }
-    return _page(request, shop, "console/workflows.html", context, 422 if form.errors else 200)
+    return _page(request, shop, "console/workflows.html", context)
 
 
 def _workflow_page(
@@ -339,7 +344,7 @@ def text(request: HttpRequest, shop: Shop, kind: str, lang: str) -> HttpResponse
         ),
         "section": "console:texts",
     }
-    return _page(request, shop, "console/text.html", context, 422 if form.errors else 200)
+    return _page(request, shop, "console/text.html", context)
 
 
 def _sample(shop: Shop, lang: str) -> dict[str, str]:
@@ -393,7 +398,7 @@ def keys(request: HttpRequest, shop: Shop) -> HttpResponse:
         "raw": raw,
         "section": "console:keys",
     }
-    return _page(request, shop, "console/keys.html", context, 422 if form.errors else 200)
+    return _page(request, shop, "console/keys.html", context)
 
 
 @owners_only
@@ -432,7 +437,7 @@ def _webhooks_page(request: HttpRequest, shop: Shop, form, secret=None) -> HttpR
         "deliveries": deliveries,
         "section": "console:webhooks",
     }
-    return _page(request, shop, "console/webhooks.html", context, 422 if form.errors else 200)
+    return _page(request, shop, "console/webhooks.html", context)
 
 
 @owners_only
@@ -494,7 +499,7 @@ def team(request: HttpRequest, shop: Shop) -> HttpResponse:
         "roles": Membership.Role.choices,
         "section": "console:team",
     }
-    return _page(request, shop, "console/team.html", context, 422 if form.errors else 200)
+    return _page(request, shop, "console/team.html", context)
 
 
 def _member(shop: Shop, pk: int) -> Membership:

@@ -27,7 +27,7 @@ from .models import (
 )
 from .placeholders import PLACEHOLDERS
 from .workflow_templates import TEMPLATES, copy_workflow, free_key, install_template
-from .workflows import MAX_POSITION, make_room, settle
+from .workflows import MAX_POSITION, STAGE_FIELDS, make_room, settle
 
 
 class MembershipInline(admin.TabularInline):
@@ -90,16 +90,7 @@ class ShopAdmin(admin.ModelAdmin):
 class StageInline(admin.TabularInline):
     model = Stage
     extra = 1
-    fields = [
-        "position",
-        "name_ru",
-        "name_en",
-        "text_ru",
-        "text_en",
-        "expected_minutes",
-        "notify",
-        "waits_for_customer",
-    ]
+    fields = ["position", *STAGE_FIELDS]
 
     def get_formset(self, request: HttpRequest, obj: object = None, **kwargs: object) -> object:
         formset = super().get_formset(request, obj, **kwargs)

@@ -11,15 +11,13 @@ it at its end time by its own clock, and no render shows it after.
 import logging
 from datetime import datetime, timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import rules
-from .live import board_group, order_group
+from .live import board_group, order_group, publish
 from .models import Order, Shop
 
 log = logging.getLogger(__name__)
@@ -86,13 +84,7 @@ def tell(shop: Shop) -> None:
     )
     notice = {"type": "shop.announced", "shop": shop.pk}
     groups = [order_group(token) for token in tokens] + [board_group(shop.pk)]
-
-    async def send() -> None:
-        layer = get_channel_layer()
-        for group in groups:
-            await layer.group_send(group, notice)
-
     try:
-        async_to_sync(send)()
+        publish([(group, notice) for group in groups])
     except Exception:  # pages still show it when loaded; the change is committed
         log.exception("could not announce to shop %s", shop.pk)

@@ -7,7 +7,6 @@ process that hear it together share one read and one render per language.
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections import Counter
 from collections.abc import Callable, Hashable
 from urllib.parse import parse_qs
@@ -34,8 +33,8 @@ from tracker.closecodes import (
 
 from . import announcements, layerwatch
 from .board import render_board
-from .display import displays_for
-from .live import LANGS, board_group, order_group, progress_for_tokens, tiles_for
+from .display import displays_for, shop_for_link
+from .live import LANGS, board_group, order_group, progress_for_tokens, publish, tiles_for
 from .models import Membership, Shop
 
 log = logging.getLogger(__name__)
@@ -247,10 +246,8 @@ class TrackConsumer(_PushConsumer):
 
 
 def _display_shop(slug: str, token: str) -> int | None:
-    shop = Shop.objects.filter(slug=slug).only("pk", "display_token").first()
-    if shop is None or not secrets.compare_digest(shop.display_token, token):
-        return None
-    return shop.pk
+    shop = shop_for_link(slug, token)
+    return None if shop is None else shop.pk
 
 
 class DisplayConsumer(_PushConsumer):
@@ -316,9 +313,7 @@ def end_staff_sockets(user_pk: int, shop_pk: int | None = None) -> None:
     """Close the user's open board sockets on every process: all of them (signed out),
     or those on one shop's board (removed from that shop)."""
     try:
-        async_to_sync(get_channel_layer().group_send)(
-            access_group(user_pk), {"type": "access.ended", "shop": shop_pk}
-        )
+        publish([(access_group(user_pk), {"type": "access.ended", "shop": shop_pk})])
     except Exception:  # the periodic re-check closes them if the layer is down
         log.exception("could not reach the board sockets of user %s", user_pk)
 

@@ -6,6 +6,7 @@ whole display is one small fragment, rendered once per change and language by
 each process that holds display sockets, whatever their number.
 """
 
+import secrets
 import time
 from collections import defaultdict
 
@@ -16,6 +17,17 @@ from . import announcements, rules
 from .models import Order, Shop, Stage
 
 FRESH_SECONDS = 60  # a number that became ready this recently is highlighted
+
+
+def shop_for_link(slug: str, token: str) -> Shop | None:
+    """The shop whose display link this is; None for any other (compared in constant
+    time, as bytes: a link may carry anything)."""
+    shop = Shop.objects.filter(slug=slug).first()
+    if shop is None or not secrets.compare_digest(
+        shop.display_token.encode(), token.encode("utf-8", "replace")
+    ):
+        return None
+    return shop
 
 
 def display_context(shop: Shop) -> dict:

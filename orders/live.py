@@ -8,6 +8,7 @@ whether its order has no watcher or thousands, and languages nobody uses are
 never rendered.
 """
 
+import asyncio
 import logging
 import threading
 import time
@@ -16,6 +17,7 @@ from datetime import datetime
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db.models import Max
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
@@ -278,8 +280,18 @@ def tiles_for(wanted: list[tuple[int, str, bool]]) -> dict[tuple[int, str, bool]
 
 async def _send_all(messages: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
-    for group, message in messages:
-        await layer.group_send(group, message)
+
+    async def send() -> None:
+        for group, message in messages:
+            await layer.group_send(group, message)
+
+    await asyncio.wait_for(send(), settings.TRACKER_PUBLISH_TIMEOUT_SECONDS)
+
+
+def publish(messages: list[tuple[str, dict]]) -> None:
+    """Send these (group, message) pairs from synchronous code, within the publish
+    timeout; raises if the layer fails or is too slow (callers log and go on)."""
+    async_to_sync(_send_all)(messages)
 
 
 def broadcast_order(order_pk: int, order: Order | None = None, kind: str = "") -> None:
@@ -300,8 +312,6 @@ def broadcast_order(order_pk: int, order: Order | None = None, kind: str = "") -
             "version": order.version,
             "alerts": kind in board.ALERT_KINDS,
         }
-        async_to_sync(_send_all)(
-            [(order_group(order.token), notice), (board_group(order.shop_id), notice)]
-        )
+        publish([(order_group(order.token), notice), (board_group(order.shop_id), notice)])
     except Exception:
         log.exception("broadcast of order %s failed; pages will resync", order_pk)

@@ -1,7 +1,6 @@
 """Customer-facing pages: public by unguessable token, no personal data shown."""
 
 import re
-import secrets
 from collections.abc import Callable
 
 from django import forms
@@ -21,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tracker.clientaddr import request_client_address
 
 from . import announcements, ratelimit, rules, services, tickets
-from .display import render_display
+from .display import render_display, shop_for_link
 from .forms import ConfirmForm, CustomerCancelForm, FeedbackForm, LookupForm, ProblemForm
 from .live import LANGS, cached_progress, order_for_token, progress_context
 from .models import TOKEN_PATTERN, Order, Shop, ShopLogo
@@ -334,18 +333,11 @@ def shop_logo(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-def _display_shop(slug: str, token: str) -> Shop | None:
-    shop = Shop.objects.filter(slug=slug).first()
-    if shop is None or not secrets.compare_digest(shop.display_token, token):
-        return None
-    return shop
-
-
 @require_GET
 @never_cache
 def display(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """The in-store display: full screen, live, no sign-in (its link is the secret)."""
-    shop = _display_shop(slug, token)
+    shop = shop_for_link(slug, token)
     if shop is None:
         return not_found(request)
     lang = public_language(request, shop)

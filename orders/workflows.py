@@ -11,6 +11,17 @@ from django.db.models import F
 
 from .models import Stage, Workflow
 
+# What an owner edits of a stage (its position is changed by moving it).
+STAGE_FIELDS = (
+    "name_ru",
+    "name_en",
+    "text_ru",
+    "text_en",
+    "expected_minutes",
+    "notify",
+    "waits_for_customer",
+)
+
 ROOM = 10_000  # above any real position (forms refuse more than MAX_POSITION)
 MAX_POSITION = 999
 

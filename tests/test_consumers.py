@@ -94,10 +94,13 @@ async def test_sockets_that_connect_together_share_their_snapshot_reads(
         version = moved.version if token == moved.token else other_order.version
         assert f'data-version="{version}"' in html and f"?lang={lang}" in html
         await ws.disconnect()
-    # Each order and language was read once, and together (stock: one read each).
+    # Read together: each order and language once per batch, in a few batches
+    # (stock: one read per socket). The advance's own notice may reach the sockets
+    # after they joined (the layer publishes it after commit): one more read, then.
     read_keys = [w for batch in batches for w in batch]
-    assert sorted(read_keys) == sorted({*wanted, ("u" * 24, "en")})
-    assert len(batches) <= 3
+    assert set(read_keys) == {*wanted, ("u" * 24, "en")}
+    assert all(len(batch) == len(set(batch)) for batch in batches)
+    assert len(batches) <= 4 and len(read_keys) < len(wanted)
 
 
 async def test_track_socket_pushes_every_change(order: Order, staff: object) -> None:

@@ -7,10 +7,12 @@ against a real Daphne in tests/e2e/test_hostile_wire.py.
 """
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
 from django.test import Client
+from django.utils import timezone
 
 from api.models import ApiKey
 from orders import services
@@ -121,6 +123,13 @@ def staff_forms(order: Order) -> list[tuple[str, dict]]:
         (f"{base}/note/", {"text": "Ring twice", "public": ""}),
         (f"{base}/promise/", {"version": "{v}", "day": "", "start": "", "end": "23:59"}),
         (f"{base}/cancel/", {"version": "{v}", "reason": "Out of stock"}),
+        (
+            f"/staff/{order.shop.slug}/announce/",
+            {
+                "text": "Late: snow",
+                "until": (timezone.localtime() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            },
+        ),
     ]
 
 
@@ -188,6 +197,8 @@ def test_customer_forms_answer_hostile_input_clearly(client: Client, done_order:
     forms = [
         (f"/t/{token}/feedback/", {"rating": "5", "comment": "Great"}),
         (f"/t/{token}/problem/", {"text": "Cold pizza"}),
+        (f"/t/{token}/cancel/", {"reason": "Changed my mind"}),
+        (f"/t/{token}/confirm/", {}),
         (f"/t/{token}/unsubscribe/", {}),
         (f"/track/{done_order.shop.slug}/", {"number": "D-1", "contact": "nobody@example.com"}),
         ("/track/", {"number": "D-1", "contact": "+7 900"}),
@@ -224,7 +235,16 @@ def test_url_parameters_and_path_parts_answer_hostile_input_clearly(
                 response = staff_client.get(page, {param: value})
                 assert response.status_code < 500, f"{page}?{param}={name}"
                 assert_escaped(response.content.decode(), f"{page}?{param}={name}")
-        for part in (f"/t/{value}/", f"/t/{value}/embed/", f"/track/{value}/", f"/staff/{value}/"):
+        for part in (
+            f"/t/{value}/",
+            f"/t/{value}/embed/",
+            f"/t/{value}/qr.svg",
+            f"/track/{value}/",
+            f"/staff/{value}/",
+            f"/s/{value}/logo/",
+            f"/s/{order.shop.slug}/display/{value}/",
+            f"/staff/{value}/settings/",
+        ):
             response = staff_client.get(part)
             assert response.status_code < 500, f"{part!r} ({name})"
             assert_escaped(response.content.decode(), f"path {name}")

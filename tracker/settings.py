@@ -278,6 +278,10 @@ TRACKER_POLL_SECONDS = env.int("TRACKER_POLL_SECONDS", default=5)
 # until the layer delivers again (a busy process answers late but still delivers).
 TRACKER_LAYER_PROBE_SECONDS = env.float("TRACKER_LAYER_PROBE_SECONDS", default=5.0)
 TRACKER_LAYER_PROBE_TIMEOUT_SECONDS = env.float("TRACKER_LAYER_PROBE_TIMEOUT_SECONDS", default=3.0)
+# A change's notices to the channel layer may take this long at most: with Redis
+# gone, publishing could otherwise hold the tap's answer until Redis came back. The
+# change is committed either way; pages poll until pushes return.
+TRACKER_PUBLISH_TIMEOUT_SECONDS = env.float("TRACKER_PUBLISH_TIMEOUT_SECONDS", default=2.0)
 # Sockets one client address may hold open on one process (a shop's counter with
 # many tablets behind one address stays far below it); more are closed with 4029.
 TRACKER_SOCKETS_PER_CLIENT = env.int("TRACKER_SOCKETS_PER_CLIENT", default=200)
