@@ -38,7 +38,7 @@ from orders.models import (
     Workflow,
     new_token,
 )
-from orders.notifications import DEFAULTS
+from orders.notifications import default_wording
 from orders.placeholders import PLACEHOLDERS, fill
 from orders.workflow_templates import TEMPLATES, free_key, install_template
 from orders.workflows import move, reorder
@@ -308,16 +308,12 @@ def texts(request: HttpRequest, shop: Shop) -> HttpResponse:
     return _page(request, shop, "console/texts.html", {"rows": rows, "section": "console:texts"})
 
 
-def _default_text(shop: Shop, kind: str, lang: str) -> dict:
-    return DEFAULTS[(kind, shop.address_form if lang == "ru" else lang)]
-
-
 @owners_only
 @require_http_methods(["GET", "POST"])
 def text(request: HttpRequest, shop: Shop, kind: str, lang: str) -> HttpResponse:
     kind, lang = _text_key(kind, lang)
     instance = MessageTemplate.objects.filter(shop=shop, kind=kind, language=lang).first()
-    initial = None if instance else _default_text(shop, kind, lang)
+    initial = None if instance else default_wording(shop, kind, lang)
     form = MessageTextForm(
         request.POST or None, instance=instance, initial=initial, kind=kind, language=lang
     )

@@ -12,7 +12,15 @@ from django.utils.translation import gettext as _
 from tracker.publicurl import public_base
 
 from . import rules
-from .models import FORWARD_KINDS, Delivery, MessageKind, MessageTemplate, Order, OrderEvent
+from .models import (
+    FORWARD_KINDS,
+    Delivery,
+    MessageKind,
+    MessageTemplate,
+    Order,
+    OrderEvent,
+    Shop,
+)
 from .placeholders import fill
 from .templatetags.tracker import when, window
 
@@ -128,9 +136,14 @@ def message_kind(order: Order, event: OrderEvent) -> str | None:
     return None
 
 
+def default_wording(shop: Shop, kind: str, lang: str) -> dict[str, str]:
+    """The built-in text of a kind of message in a language, in the shop's form of address."""
+    return DEFAULTS[(kind, shop.address_form if lang == "ru" else lang)]
+
+
 def wording(order: Order, kind: str, lang: str) -> dict[str, str]:
     own = MessageTemplate.objects.filter(shop=order.shop_id, kind=kind, language=lang).first()
-    default = DEFAULTS[(kind, order.shop.address_form if lang == "ru" else lang)]
+    default = default_wording(order.shop, kind, lang)
     if own is None:
         return default
     return {"subject": own.subject, "body": own.body, "sms": own.sms or default["sms"]}
