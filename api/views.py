@@ -20,7 +20,7 @@ from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from orders import ratelimit, services
+from orders import ratelimit, services, tickets
 from orders.models import Order
 from orders.representation import order_payload
 from tracker import unavailable
@@ -269,6 +269,25 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Status:
 )
 def read_order(request: HttpRequest, number: str) -> dict:
     return order_payload(_order(request, number))
+
+
+@api.get(
+    "/orders/{number}/ticket",
+    response={404: Error, **ERRORS},
+    summary="A printable ticket (HTML) with the QR code of the tracking link",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The ticket, for 58 or 80 mm receipt paper",
+                "content": {"text/html": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def order_ticket(request: HttpRequest, number: str, width: int = 80) -> HttpResponse:
+    if width not in tickets.WIDTHS:
+        raise HttpError(422, "width: 58 or 80 (mm of receipt paper).")
+    return HttpResponse(tickets.render_ticket(_order(request, number), width))
 
 
 @api.get("/orders", response={200: OrderPage, **ERRORS}, summary="List orders")

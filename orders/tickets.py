@@ -8,7 +8,11 @@ anywhere.
 import io
 
 import segno
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 
+from . import rules
 from .models import Order
 from .notifications import tracking_url
 
@@ -32,3 +36,20 @@ def qr_png(order: Order, scale: int = 8) -> bytes:
     out = io.BytesIO()
     qr_code(order).save(out, kind="png", scale=scale, border=2)
     return out.getvalue()
+
+
+def render_ticket(order: Order, width: int = 80) -> str:
+    """The printable ticket (HTML), for 58 or 80 mm paper: the shop, the number, what
+    was ordered, the promised or expected time and the QR code of the tracking link."""
+    width = width if width in WIDTHS else 80
+    with timezone.override(order.shop.timezone):
+        context = {
+            "order": order,
+            "shop": order.shop,
+            "width": width,
+            "other_width": WIDTHS[0] if width == WIDTHS[1] else WIDTHS[1],
+            "eta": rules.estimate(order, order.workflow_stages()),
+            "qr": mark_safe(qr_svg(order, inline=True)),  # noqa: S308 (segno's own SVG)
+            "url": tracking_url(order),
+        }
+        return render_to_string("orders/ticket.html", context)

@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -25,7 +24,6 @@ from .board import board_context, digest, render_alerts, render_change
 from .consumers import end_staff_sockets
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
 from .models import FORWARD_KINDS, Membership, Order, OrderEvent, Shop
-from .notifications import tracking_url
 
 
 def signin_username(request: HttpRequest, credentials: dict | None) -> str | None:
@@ -386,20 +384,10 @@ def announce(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def order_ticket(request: HttpRequest, pk: int) -> HttpResponse:
-    """A ticket for a receipt printer (58 or 80 mm): the shop, the number, what was
-    ordered, the promised time and the QR code of the tracking link."""
+    """A ticket for the shop's receipt printer (58 or 80 mm paper)."""
     order = _get_order_for_staff(request, pk)
     width = 58 if request.GET.get("width") == "58" else 80
-    with timezone.override(order.shop.timezone):
-        context = {
-            "order": order,
-            "shop": order.shop,
-            "width": width,
-            "eta": rules.estimate(order, order.workflow_stages()),
-            "qr": mark_safe(tickets.qr_svg(order, inline=True)),  # noqa: S308 (segno's own SVG)
-            "url": tracking_url(order),
-        }
-        return render(request, "orders/ticket.html", context)
+    return HttpResponse(tickets.render_ticket(order, width))
 
 
 @login_required

@@ -54,3 +54,23 @@ def test_the_qr_code_reads_back_as_the_tracking_link(client: Client, order: Orde
     png = client.get(f"/t/{order.token}/qr.png").content
     [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert code.text == tracking_url(order)
+
+
+def test_a_pos_gets_the_printable_ticket_through_the_api(order: Order, shop, other_shop) -> None:
+    from api.models import ApiKey
+
+    key = ApiKey(shop=shop, name="POS", can_write=False)
+    raw = key.issue()
+    key.save()
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = api.get(f"/api/v1/orders/{order.number}/ticket?width=58")
+    html = response.content.decode()
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    assert "ticket-58" in html and "<svg" in html and tracking_url(order) in html
+    assert api.get(f"/api/v1/orders/{order.number}/ticket?width=99").status_code == 422
+    assert api.get("/api/v1/orders/nope/ticket").status_code == 404
+    other = ApiKey(shop=other_shop, name="Theirs")
+    theirs = other.issue()
+    other.save()
+    foreign = Client(HTTP_AUTHORIZATION=f"Bearer {theirs}")
+    assert foreign.get(f"/api/v1/orders/{order.number}/ticket").status_code == 404
