@@ -95,15 +95,18 @@ def other_order(other_shop: Shop, stranger: object) -> Order:
     )
 
 
+def signed_in(user: object) -> Client:
+    """A browser signed in as `user`, reading English."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def staff_client(staff: object) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(staff)
-    return client
+    return signed_in(staff)
 
 
 @pytest.fixture
 def stranger_client(stranger: object) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(stranger)
-    return client
+    return signed_in(stranger)

@@ -19,7 +19,7 @@ from orders.models import (
     WebhookEndpoint,
     Workflow,
 )
-from tests.conftest import _make_shop
+from tests.conftest import _make_shop, signed_in
 
 
 def _owner(shop: Shop, username: str) -> object:
@@ -28,10 +28,7 @@ def _owner(shop: Shop, username: str) -> object:
     return user
 
 
-def _client(user: object) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
+_client = signed_in
 
 
 @pytest.fixture
