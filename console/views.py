@@ -158,6 +158,7 @@ def _workflow_page(
     form: WorkflowForm | None = None,
     stage_forms: dict[int, StageForm] | None = None,
     status: int = 200,
+    new_stage: StageForm | None = None,
 ) -> HttpResponse:
     stages = list(workflow.stages.all())
     given = stage_forms or {}
@@ -174,7 +175,7 @@ def _workflow_page(
         "rows": rows,
         "order_ids": ",".join(str(s.pk) for s in stages),
         "open_orders": open_orders.count(),
-        "new_stage": StageForm(prefix="new"),
+        "new_stage": new_stage or StageForm(prefix="new"),
         "section": "console:workflows",
     }
     return _page(request, shop, "console/workflow.html", context, status)
@@ -199,10 +200,11 @@ def stage_add(request: HttpRequest, shop: Shop, pk: int) -> HttpResponse:
     workflow = get_object_or_404(Workflow, pk=pk, shop=shop)
     form = StageForm(request.POST, prefix="new")
     if not form.is_valid():
+        # Shown again as typed, with what is wrong at its field.
         messages.error(
             request, _("The new stage was not added: %(problem)s") % {"problem": _first(form)}
         )
-        return redirect("console:workflow", shop.slug, workflow.pk)
+        return _workflow_page(request, shop, workflow, new_stage=form, status=422)
     with transaction.atomic():
         last = workflow.stages.aggregate(last=Max("position"))["last"] or 0
         stage = form.save(commit=False)

@@ -74,8 +74,13 @@ def _get_order_for_staff(request: HttpRequest, pk: int) -> Order:
 
 
 def _board_page(
-    request: HttpRequest, shop: Shop, form: OrderCreateForm | None = None, status: int = 200
+    request: HttpRequest,
+    shop: Shop,
+    form: OrderCreateForm | None = None,
+    status: int = 200,
+    notice_form: "AnnouncementForm | None" = None,
 ) -> HttpResponse:
+    """The board; `form`, `notice_form`: a refused form, shown again as it was typed."""
     with timezone.override(shop.timezone):
         context = {
             **board_context(shop),
@@ -84,6 +89,7 @@ def _board_page(
             "poll_seconds": settings.TRACKER_POLL_SECONDS,
             "check_seconds": settings.TRACKER_BOARD_CHECK_SECONDS,
             "notice": announcements.current(shop),
+            "notice_form": notice_form,
             "is_owner": Membership.objects.filter(
                 shop=shop, user=request.user, role=Membership.Role.OWNER
             ).exists(),
@@ -374,11 +380,11 @@ def announce(request: HttpRequest, slug: str) -> HttpResponse:
                 announcements.post(shop, form.cleaned_data["text"], form.cleaned_data["until"])
             except announcements.Refused as refused:
                 messages.error(request, str(refused))
-                return _board_page(request, shop, status=422)
+                return _board_page(request, shop, status=422, notice_form=form)
             messages.success(request, _("The notice is on every page of the shop's customers."))
             return redirect("orders:shop_board", slug=shop.slug)
         messages.error(request, _problem(form))
-        return _board_page(request, shop, status=422)
+        return _board_page(request, shop, status=422, notice_form=form)
 
 
 @login_required

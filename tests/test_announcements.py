@@ -64,7 +64,11 @@ def test_a_bad_notice_is_refused_clearly(
     response = staff_client.post(
         f"/staff/{shop.slug}/announce/", {"text": text, "until": until(minutes)}
     )
-    assert response.status_code == 422 and problem in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 422 and problem in html
+    # What was typed is shown again, to be corrected rather than typed anew.
+    if text:
+        assert f'value="{text}"' in html and f'value="{until(minutes)}"' in html
     shop.refresh_from_db()
     assert shop.notice == ""
 

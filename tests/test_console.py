@@ -216,6 +216,14 @@ def test_the_owner_adds_edits_reorders_and_removes_stages(
     )
     stages[1].refresh_from_db()
     assert (stages[1].name_en, stages[1].expected_minutes, stages[1].notify) == ("Dough", 7, True)
+    # A stage without a name is refused, and what was typed is shown again.
+    nameless = owner_client.post(
+        reverse("console:stage_add", args=[shop.slug, copy.pk]),
+        {"new-text_en": "Into the box", "new-expected_minutes": "2"},
+    )
+    assert nameless.status_code == 422 and copy.stages.count() == len(stages)
+    assert 'value="Into the box"' in nameless.content.decode()
+    assert "at least one language" in nameless.content.decode()
     owner_client.post(
         reverse("console:stage_add", args=[shop.slug, copy.pk]),
         {"new-name_en": "Boxed", "new-expected_minutes": "2"},
