@@ -94,6 +94,12 @@
           polling = !open;
           var current = el && el.id ? document.getElementById(el.id) : null;
           if (isNewer(el) || (fresh === true && current && order(el) >= order(current))) {
+            if (document.querySelector(".htmx-request")) {
+              // A tap of ours is in flight: swapping now would detach the element
+              // awaiting its answer, which would then never show. Held like a push.
+              if (!held || order(el) > order(parse(held))) held = html;
+              return;
+            }
             updated(swapIn(html));
           } else {
             lastUpdate = Date.now();
