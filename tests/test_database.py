@@ -4,12 +4,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.conf import settings
 from django.db.utils import ConnectionHandler
 
 from tests.support.databases import throwaway_postgres
 from tracker.database import database_config
 
-SHIPPED = {"pool_min": 2, "pool_max": 12, "pool_timeout": 3.0}
+SHIPPED = settings.DATABASE_POOL
 
 
 def _connection(alias: str, url: str):

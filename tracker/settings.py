@@ -116,15 +116,17 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL's pool per process: connections kept open, the most open at once,
+# and how long a request waits for one (or for a restarted database) before it
+# answers 503 (tracker/database.py).
+DATABASE_POOL = {
+    "pool_min": env.int("TRACKER_DB_POOL_MIN_SIZE", default=2),
+    "pool_max": env.int("TRACKER_DB_POOL_MAX_SIZE", default=12),
+    "pool_timeout": env.float("TRACKER_DB_POOL_TIMEOUT_SECONDS", default=3.0),
+}
 DATABASES = {
     "default": database_config(
-        env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        # PostgreSQL's pool per process: connections kept open, the most open at
-        # once, and how long a request waits for one (or for a restarted database)
-        # before it answers 503 (tracker/database.py).
-        pool_min=env.int("TRACKER_DB_POOL_MIN_SIZE", default=2),
-        pool_max=env.int("TRACKER_DB_POOL_MAX_SIZE", default=12),
-        pool_timeout=env.float("TRACKER_DB_POOL_TIMEOUT_SECONDS", default=3.0),
+        env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), **DATABASE_POOL
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
