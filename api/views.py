@@ -20,7 +20,7 @@ from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from orders import ratelimit, services, tickets
+from orders import phones, ratelimit, services, tickets
 from orders.models import Order
 from orders.representation import order_payload
 from tracker import unavailable
@@ -237,6 +237,10 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Status:
     """Returns the tracking and embed URLs. Send `Idempotency-Key` to retry safely."""
     key = _writable(request)
     start, end = _promise(payload.promised_from, payload.promised_until)
+    try:
+        phone = phones.normalize(payload.phone, phones.region(key.shop.phone))
+    except phones.InvalidPhone as invalid:
+        raise HttpError(422, f"phone: {invalid.message}") from None
 
     def produce() -> tuple[int, dict]:
         try:
@@ -249,7 +253,7 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Status:
                 workflow=workflow,
                 number=payload.number,
                 customer_name=payload.customer_name,
-                phone=payload.phone,
+                phone=phone,
                 email=payload.email,
                 summary=payload.summary,
                 language=payload.language or "",

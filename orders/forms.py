@@ -4,14 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import phones
 from .models import LANGUAGE_CHOICES, Order, Shop, Workflow
-
-
-def validate_phone(phone: str) -> None:
-    """Empty, or digits with the usual separators (at least five digits)."""
-    digits = [c for c in phone if c.isdigit()]
-    if phone and (len(digits) < 5 or any(c not in "+0123456789 ()-" for c in phone)):
-        raise forms.ValidationError(_("Enter a phone number, e.g. +7 900 123-45-67."))
 
 
 class OrderCreateForm(forms.Form):
@@ -48,9 +42,10 @@ class OrderCreateForm(forms.Form):
         return number
 
     def clean_phone(self) -> str:
-        phone = self.cleaned_data["phone"].strip()
-        validate_phone(phone)
-        return phone
+        try:
+            return phones.normalize(self.cleaned_data["phone"], phones.region(self.shop.phone))
+        except phones.InvalidPhone as invalid:
+            raise forms.ValidationError(invalid.message) from None
 
 
 class VersionForm(forms.Form):

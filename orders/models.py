@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from . import phones
 from .destinations import RefusedDestination, check_url
 from .placeholders import unknown_placeholders
 
@@ -122,7 +123,7 @@ class Shop(models.Model):
 
     @property
     def phone_href(self) -> str:
-        return "tel:" + "".join(ch for ch in self.phone if ch.isdigit() or ch == "+")
+        return phones.href(self.phone, phones.region(self.phone))
 
     @property
     def frame_origins(self) -> list[str]:

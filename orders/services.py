@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import rules
+from . import phones, rules
 from .live import broadcast_order
 from .models import FORWARD_KINDS, Feedback, Order, OrderEvent, Shop, Workflow
 from .notifications import enqueue_messages
@@ -130,6 +130,14 @@ def pick_workflow(shop: Shop, key: str | None) -> Workflow:
     return workflow
 
 
+def _phone(raw: str, shop: Shop) -> str:
+    """The customer's phone as stored: E.164, read in the shop's country."""
+    try:
+        return phones.normalize(raw, phones.region(shop.phone))
+    except phones.InvalidPhone as invalid:
+        raise ActionRefused(invalid.message) from None
+
+
 @transaction.atomic
 def create_order(
     *,
@@ -146,6 +154,7 @@ def create_order(
     by: Actor = None,
 ) -> Order:
     number, customer_name = number.strip(), customer_name.strip()
+    phone = _phone(phone, shop)
     check_promise(promise_start, promise_end)
     if workflow.shop_id != shop.pk:
         raise ActionRefused(_("This workflow belongs to another shop."))
@@ -162,7 +171,7 @@ def create_order(
                 workflow=workflow,
                 number=number,
                 customer_name=customer_name,
-                phone=phone.strip(),
+                phone=phone,
                 email=email.strip(),
                 summary=summary.strip(),
                 language=language,
@@ -454,6 +463,8 @@ def edit_details(*, order: Order, by: Actor, changes: dict[str, str]) -> Order:
             order,
         )
     order = _lock(order, None)
+    if "phone" in changes:
+        changes = {**changes, "phone": _phone(changes["phone"], order.shop)}
     changed = [name for name, value in changes.items() if getattr(order, name) != value]
     if not changed:
         return order

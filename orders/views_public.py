@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tracker.clientaddr import request_client_address
 
-from . import announcements, ratelimit, rules, services, tickets
+from . import announcements, phones, ratelimit, rules, services, tickets
 from .display import render_display, shop_for_link
 from .forms import ConfirmForm, CustomerCancelForm, FeedbackForm, LookupForm, ProblemForm
 from .live import LANGS, cached_progress, order_for_token, progress_context
@@ -226,11 +226,6 @@ def track_confirm(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _digits(phone: str) -> str:
-    # The last ten digits: +7 900…, 8 900… and 900… are the same Russian number.
-    return "".join(ch for ch in phone if ch.isdigit())[-10:]
-
-
 def find_order(number: str, contact: str, shop: Shop | None) -> Order | None:
     """The order with this number whose phone or e-mail matches; None otherwise."""
     candidates = Order.objects.select_related("shop").filter(number=number.strip())
@@ -241,7 +236,7 @@ def find_order(number: str, contact: str, shop: Shop | None) -> Order | None:
         if "@" in contact:
             if order.email and order.email.lower() == contact.lower():
                 return order
-        elif len(_digits(contact)) >= 5 and _digits(order.phone) == _digits(contact):
+        elif phones.same(order.phone, contact, phones.region(order.shop.phone)):
             return order
     return None
 

@@ -53,7 +53,12 @@ def beta(db: None, settings) -> dict:
     key.save()
     endpoint = WebhookEndpoint.objects.create(shop=shop, url="http://127.0.0.1:9/hook")
     order = services.create_order(
-        shop=shop, workflow=workflow, number="B1", customer_name="Bea", phone="+7 900 5", by=boss
+        shop=shop,
+        workflow=workflow,
+        number="B1",
+        customer_name="Bea",
+        phone="+7 900 555-00-05",
+        by=boss,
     )
     return {
         "shop": shop,

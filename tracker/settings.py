@@ -304,6 +304,9 @@ SITE_ID = 1
 # How many proxies in front of Tracker append to X-Forwarded-For (deploy/nginx.conf: 1).
 # The client's address is the entry that many from the right; 0: the connection's.
 TRACKER_TRUSTED_PROXIES = env.int("TRACKER_TRUSTED_PROXIES", default=0)
+# The country customers' phone numbers are read in when a shop's own number does
+# not say (orders/phones.py): an ISO 3166 code such as RU, GB, DE.
+TRACKER_PHONE_REGION = env.str("TRACKER_PHONE_REGION", default="RU").upper()
 # Order lookup (number + phone or e-mail): failed attempts allowed per client (every
 # lookup form together) per window.
 TRACKER_LOOKUP_ATTEMPTS = env.int("TRACKER_LOOKUP_ATTEMPTS", default=5)
