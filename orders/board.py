@@ -224,3 +224,23 @@ def render_alerts(shop: Shop, lang: str) -> str:
     """The alerts alone, out of band (after one was marked as seen)."""
     with translation.override(lang), timezone.override(shop.timezone):
         return render_to_string("orders/_alerts.html", {"alerts": _alerts(shop), "oob": True})
+
+
+def tiles_for(wanted: list[tuple[int, str, bool]]) -> dict[tuple[int, str, bool], str | None]:
+    """The board's fragments of several (order pk, language, with the alerts) at once,
+    in two queries (three with the alerts) whatever their number; None: no such order."""
+    orders = Order.objects.select_related("shop", "stage", "workflow").in_bulk(
+        {pk for pk, _, _ in wanted}
+    )
+    stages: dict[int, list[Stage]] = defaultdict(list)
+    for stage in Stage.objects.filter(workflow_id__in={o.workflow_id for o in orders.values()}):
+        stages[stage.workflow_id].append(stage)  # in position order (the model's ordering)
+    found: dict[tuple[int, str, bool], str | None] = {}
+    for pk, lang, alerts in wanted:
+        order = orders.get(pk)
+        found[(pk, lang, alerts)] = (
+            None
+            if order is None
+            else render_change(order, stages[order.workflow_id], lang, with_alerts=alerts)
+        )
+    return found

@@ -32,10 +32,11 @@ from tracker.closecodes import (
 )
 
 from . import announcements, layerwatch
-from .board import render_board
+from .board import render_board, tiles_for
 from .display import displays_for, shop_for_link
-from .live import LANGS, board_group, order_group, progress_for_tokens, publish, tiles_for
+from .live import board_group, order_group, publish
 from .models import Membership, Shop
+from .selectors import LANGS, progress_for_tokens
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from tracker.clientaddr import request_client_address
 from . import announcements, phones, ratelimit, rules, services, tickets
 from .display import render_display, shop_for_link
 from .forms import ConfirmForm, CustomerCancelForm, FeedbackForm, LookupForm, ProblemForm
-from .live import LANGS, cached_progress, order_for_token, progress_context
 from .models import TOKEN_PATTERN, Order, Shop, ShopLogo
+from .selectors import LANGS, cached_progress, order_for_token, progress_context
 
 TOKEN_RE = re.compile(TOKEN_PATTERN)
 PROGRESS = "orders/track.html#progress"

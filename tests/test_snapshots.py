@@ -8,14 +8,14 @@ from django.template import engines
 from django.test import Client
 
 from orders import services
-from orders.live import (
+from orders.models import Order
+from orders.selectors import (
     _SNAPSHOTS,
     HOT_TEMPLATES,
     progress_for_token,
     progress_for_tokens,
     warm_templates,
 )
-from orders.models import Order
 
 
 def test_an_unchanged_orders_snapshot_costs_one_query_and_every_change_shows_at_once(
@@ -112,7 +112,7 @@ def test_a_tap_and_its_tile_cost_the_same_whatever_the_boards_size(
     django_assert_max_num_queries,
     django_assert_num_queries,
 ) -> None:
-    from orders import live
+    from orders import board
 
     sizes = []
     for extra in (0, 120):
@@ -132,7 +132,7 @@ def test_a_tap_and_its_tile_cost_the_same_whatever_the_boards_size(
         # What a board socket sends for the change: one tile, out of band, that
         # leaves its place and lands in its lane; read in two queries.
         with django_assert_num_queries(2):
-            tile = live.tiles_for([(order.pk, "en", False)])[(order.pk, "en", False)]
+            tile = board.tiles_for([(order.pk, "en", False)])[(order.pk, "en", False)]
         assert tile.startswith(f'<div id="order-{order.pk}" data-version="{order.version + 1}"')
         assert tile.count('<li class="tile') == 1 and 'hx-swap-oob="beforeend:#tiles-' in tile
         # The tablet that tapped gets the same tile, with what happened said at it.
@@ -179,7 +179,7 @@ def test_a_board_of_a_thousand_orders_is_sent_in_messages_under_the_frame_limit(
 def test_the_progress_reads_one_row_per_stage_however_long_the_history(
     order: Order, staff: object
 ) -> None:
-    from orders.live import _arrivals
+    from orders.selectors import _arrivals
 
     for _ in range(30):  # an advance/undo loop: sixty events
         order = services.advance_order(order=order, by=staff, expected_version=order.version)

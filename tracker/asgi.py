@@ -29,8 +29,8 @@ django_asgi_app = OneHopASGIHandler()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from orders.live import warm_templates  # noqa: E402
 from orders.routing import websocket_urlpatterns  # noqa: E402
+from orders.selectors import warm_templates  # noqa: E402
 
 warm_templates()
 
