@@ -1,10 +1,9 @@
-"""The ASGI application Daphne serves: a request crosses into a thread once."""
+"""The ASGI application Daphne serves: a page runs through the whole middleware chain."""
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from asgiref import sync
 from asgiref.testing import ApplicationCommunicator
 
 from orders.models import Order
@@ -40,28 +39,12 @@ async def _get(path: str) -> tuple[int, bytes, dict[bytes, bytes]]:
 
 
 @pytest.mark.django_db(transaction=True)  # the request's own thread reads the order
-def test_a_page_request_runs_its_middleware_and_view_in_one_thread_call(
-    order: Order, monkeypatch
-) -> None:
-    # Counted where asgiref crosses, with the real crossings still made.
-    crossings: list[str] = []
-    for name in ("AsyncToSync", "SyncToAsync"):
-        cls = getattr(sync, name)
-
-        def counted(self: object, *args: object, _real=cls.__call__, _name=name, **kwargs: object):
-            crossings.append(_name)
-            return _real(self, *args, **kwargs)
-
-        monkeypatch.setattr(cls, "__call__", counted)
-
+def test_a_page_request_runs_the_whole_middleware_chain_and_its_view(order: Order) -> None:
     # In a thread of its own: after the browser tests, Playwright's loop runs in
     # this thread and no other loop can start here.
     with ThreadPoolExecutor(1) as thread:
         status, body, headers = thread.submit(asyncio.run, _get(f"/t/{order.token}/")).result()
     assert status == 200
     assert f'data-version="{order.version}"'.encode() in body
-    # The whole middleware chain ran: its outermost and innermost headers are there.
+    # Its outermost and innermost middleware's headers are there.
     assert b"x-request-id" in headers and b"content-security-policy" in headers
-    # Stock Django hopped back to the event loop for its inner handler and out again
-    # for the view (WhiteNoise and our middleware are sync-only): never in the middle.
-    assert "AsyncToSync" not in crossings

@@ -1,30 +1,12 @@
 import os
 
-import django
-from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
 
-
-class OneHopASGIHandler(ASGIHandler):
-    """Django's ASGI handler, with the middleware and the view run in one thread call.
-
-    Stock, the middleware chain is built for async: every sync-only middleware
-    (WhiteNoise, ours) and the sync views each cross between the event loop and a
-    thread (async → sync → async → sync per request). Every view here is sync but
-    /healthz, so the chain is built as under WSGI and called once, in the request's
-    own thread (Django's per-request ThreadSensitiveContext, as before).
-    """
-
-    def load_middleware(self, is_async: bool = False) -> None:
-        super().load_middleware(is_async=False)
-        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
-
-
-# Django must be set up before anything imports models (the consumers do).
-django.setup(set_prefix=False)
-django_asgi_app = OneHopASGIHandler()
+# Django's own ASGI handler; it sets Django up, which must happen before anything
+# imports models (the consumers do).
+django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
