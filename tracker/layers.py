@@ -26,6 +26,10 @@ SWEEP_SECONDS = 1.0
 class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
     _swept_at = 0.0
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._reading: set[str] = set()  # channels whose reader waits in receive() now
+
     def _clean_expired(self) -> None:
         now = time.monotonic()
         if now - self._swept_at >= SWEEP_SECONDS:
@@ -33,7 +37,7 @@ class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
             super()._clean_expired()
             # Queues kept by receive() whose reader has gone without waiting again.
             for channel, queue in list(self.channels.items()):
-                if queue.empty() and not queue._getters:
+                if queue.empty() and channel not in self._reading:
                     del self.channels[channel]
 
     async def receive(self, channel: str) -> dict:
@@ -46,12 +50,15 @@ class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
         if queue is None:
             self.require_valid_channel_name(channel)
             queue = self.channels[channel] = asyncio.Queue(self.get_capacity(channel))
+        self._reading.add(channel)
         try:
             _, message = await queue.get()
         except asyncio.CancelledError:
             if queue.empty() and self.channels.get(channel) is queue:
                 del self.channels[channel]
             raise
+        finally:
+            self._reading.discard(channel)
         return message
 
     async def group_send(self, group: str, message: dict) -> None:
