@@ -12,7 +12,6 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,6 +28,26 @@ TOKEN_RE = re.compile(TOKEN_PATTERN)
 PROGRESS = "orders/track.html#progress"
 
 
+# One Accept-Language entry: a language range, then an optional weight (q=0 to 1).
+ACCEPT_LANGUAGE = re.compile(
+    r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([01](?:\.\d{0,3})?))?\s*"
+)
+
+
+def browser_languages(header: str) -> list[str]:
+    """Accept-Language's languages (RFC 9110), most wanted first, lower case; q=0 and
+    malformed entries left out. The first 20 entries are read."""
+    ranked = []
+    for n, entry in enumerate(header.split(",")[:20]):
+        match = ACCEPT_LANGUAGE.fullmatch(entry)
+        if match is None:
+            continue
+        weight = float(match.group(2) or 1)
+        if weight > 0:
+            ranked.append((-weight, n, match.group(1).lower()))
+    return [code for _weight, _n, code in sorted(ranked)]
+
+
 def public_language(request: HttpRequest, shop: Shop | None) -> str:
     """The visitor's choice (?lang=, then cookie), their browser's language, the shop's default
     (the site's without a shop).
@@ -41,9 +60,9 @@ def public_language(request: HttpRequest, shop: Shop | None) -> str:
     ):
         if chosen in LANGS:
             return chosen
-    for code, _q in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
-        if code[:2].lower() in LANGS:
-            return code[:2].lower()
+    for code in browser_languages(request.headers.get("Accept-Language", "")):
+        if code[:2] in LANGS:
+            return code[:2]
     return shop.language if shop is not None else settings.LANGUAGE_CODE[:2]
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from orders import services
 from orders.models import Order
+from orders.views_public import browser_languages
 
 PO = Path(__file__).resolve().parents[1] / "locale" / "ru" / "LC_MESSAGES" / "django.po"
 
@@ -178,3 +179,17 @@ def test_a_shop_that_says_ty_says_it_on_the_tracker_too(
     services.add_note(order=order, by=staff, text="Скоро будем", public=True)  # a new version
     formal = client.get(f"/t/{order.token}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Здравствуйте, Maria!" in formal and "Ваш заказ задерживается" in formal
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("en-US,en;q=0.9,ru;q=0.8", ["en-us", "en", "ru"]),
+        ("ru;q=0.1, en;q=0.5", ["en", "ru"]),
+        ("fr;q=0.5,RU", ["ru", "fr"]),
+        ("de, en;q=0", ["de"]),
+        ("en;q=2, ;;, " * 30 + "ru", []),  # malformed, and past the first 20 entries
+    ],
+)
+def test_the_browsers_languages_are_read_most_wanted_first(header: str, expected: list) -> None:
+    assert browser_languages(header) == expected
