@@ -45,15 +45,26 @@ def actor_name(by: Actor) -> str:
 
 
 def _lock(order: Order, expected_version: int | None) -> Order:
-    # Lock and read the order row alone: a locking query with joins also locks the
-    # shop's row (serialising every tap of a shop) and, under contention,
-    # PostgreSQL's recheck of the joined rows returned no row at all (a 500 for the
-    # losers of a double tap). On SQLite the write lock serialises instead. What a
-    # change never moves, the shop and the workflow, comes from the caller's copy
-    # (read there already); the stage from the workflow's stages, which the change
-    # needs anyway. The version check then refuses every loser.
-    locked = Order.objects.select_for_update().get(pk=order.pk)
-    locked.shop, locked.workflow = order.shop, order.workflow
+    """The order to change, as a copy (the caller's stays as it was).
+
+    When the caller's copy is at the version the tablet saw (a tap, read just
+    before): that copy, and nothing is locked. `_record` writes only if the row is
+    still at that version, so of two taps on one version exactly one lands and the
+    other is refused as stale, at the cost of no second read.
+
+    Otherwise (the API, the customer, the admin, an older copy): the row is locked
+    and read afresh, and checked against the version if one is given. It is
+    locked alone: a locking query with joins also locks the shop's row
+    (serialising every tap of a shop) and, under contention, PostgreSQL's recheck
+    of the joined rows returned no row at all. What a change never moves, the shop
+    and the workflow, comes from the caller's copy.
+    """
+    if expected_version is not None and order.version == expected_version:
+        locked = copy(order)
+        locked.__dict__.pop("_workflow_stages", None)  # read afresh with the change
+    else:
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked.shop, locked.workflow = order.shop, order.workflow
     locked.stage = next(s for s in locked.workflow_stages() if s.pk == locked.stage_id)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersion(_stale_message(locked), locked)
@@ -87,7 +98,16 @@ def _record(
     order.version += 1
     if kind not in rules.ASIDE_KINDS:
         order.last_action = kind
-    order.save(update_fields=[*fields, "version", "last_action", "updated_at"])
+    order.updated_at = timezone.now()
+    written = Order.objects.filter(pk=order.pk, version=order.version - 1).update(
+        **{name: getattr(order, name) for name in [*fields, "version", "last_action", "updated_at"]}
+    )
+    if not written:
+        # Changed by someone else since it was read (see _lock): nothing of this
+        # change is kept, and the tablet is told who moved it and where.
+        current = Order.objects.select_related("shop", "workflow").get(pk=order.pk)
+        current.stage = next(s for s in current.workflow_stages() if s.pk == current.stage_id)
+        raise StaleVersion(_stale_message(current), current)
     event = OrderEvent.objects.create(
         order=order,
         version=order.version,

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -23,7 +23,7 @@ from . import announcements, rules, services, tickets
 from .board import board_context, digest, render_alerts, render_change
 from .consumers import end_staff_sockets
 from .forms import CancelForm, DelayForm, NoteForm, OrderCreateForm, PromiseForm, VersionForm
-from .models import FORWARD_KINDS, Membership, Order, OrderEvent, Shop
+from .models import FORWARD_KINDS, Membership, Order, OrderEvent, Shop, WebhookEndpoint
 
 
 def signin_username(request: HttpRequest, credentials: dict | None) -> str | None:
@@ -67,7 +67,12 @@ def _get_shop_for_staff(request: HttpRequest, slug: str) -> Shop:
 
 def _get_order_for_staff(request: HttpRequest, pk: int) -> Order:
     return get_object_or_404(
-        Order.objects.select_related("shop", "stage", "workflow"),
+        Order.objects.select_related("shop", "stage", "workflow").annotate(
+            # In the same query, so a tap in a shop without webhooks asks nothing more.
+            has_webhooks=Exists(
+                WebhookEndpoint.objects.filter(shop_id=OuterRef("shop_id"), active=True)
+            )
+        ),
         pk=pk,
         shop__memberships__user=request.user,
     )

@@ -35,7 +35,13 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def enqueue_webhooks(order: Order, event: OrderEvent) -> list[Delivery]:
-    """One delivery per active endpoint, with the order as it is after this change."""
+    """One delivery per active endpoint, with the order as it is after this change.
+
+    `order.has_webhooks`, when the order was read with it (the board's taps): False
+    means the shop had no active endpoint then, and nothing more is asked.
+    """
+    if not getattr(order, "has_webhooks", True):
+        return []
     endpoints = list(WebhookEndpoint.objects.filter(shop_id=order.shop_id, active=True))
     if not endpoints:
         return []

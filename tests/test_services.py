@@ -8,7 +8,7 @@ from django.utils import timezone, translation
 
 from orders import board, rules, services
 from orders.live import board_group, order_group
-from orders.models import Order
+from orders.models import Order, Workflow
 
 
 @pytest.fixture(autouse=True)
@@ -119,6 +119,34 @@ def test_a_double_tap_moves_the_order_exactly_once(order: Order, staff, second_s
     assert order.events.filter(kind="advanced").count() == 1
 
 
+@pytest.mark.django_db(transaction=True)  # each tap commits in its own thread
+def test_taps_read_at_one_version_land_once_however_they_interleave(order: Order, staff) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    # Each tablet read the order at the same version before any of them wrote.
+    copies = [Order.objects.select_related("shop", "workflow").get(pk=order.pk) for _ in range(6)]
+
+    def tap(copy: Order) -> str:
+        try:
+            with translation.override("en"):  # a thread of its own starts in the default
+                services.advance_order(order=copy, by=staff, expected_version=copy.version)
+            return "moved"
+        except services.StaleVersion as stale:
+            return stale.message
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(tap, copies))
+    assert answers.count("moved") == 1
+    assert set(answers) - {"moved"} == {"Order 1042 was already moved to “Preparing” by Anna."}
+    order.refresh_from_db()
+    assert order.version == 2 and order.stage.position == 2
+    assert order.events.filter(kind="advanced").count() == 1
+
+
 def test_reaching_the_last_stage_completes_the_order(order: Order, staff) -> None:
     for _ in range(4):
         order = services.advance_order(order=order, by=staff, expected_version=order.version)
@@ -148,6 +176,7 @@ def test_undo_is_refused_after_the_window(order: Order, staff, settings) -> None
     Order.objects.filter(pk=order.pk).update(
         stage_since=timezone.now() - timedelta(seconds=settings.TRACKER_UNDO_SECONDS + 1)
     )
+    order = Order.objects.get(pk=order.pk)  # as the board reads it for the tap
     with pytest.raises(services.ActionRefused, match="can no longer be undone"):
         services.undo_order(order=order, by=staff, expected_version=2)
     order.refresh_from_db()

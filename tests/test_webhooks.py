@@ -287,3 +287,36 @@ def test_a_hung_endpoint_holds_up_only_itself(
         receiver.release.set()
         worker.join(timeout=60)
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
+def test_a_board_tap_queues_a_webhook_and_asks_nothing_more_when_there_is_none(
+    shop: Shop,
+    staff: object,
+    staff_client,
+    receiver: Receiver,  # noqa: F811
+    settings,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = new_order(shop, staff)
+
+    def tap() -> list[str]:
+        order.refresh_from_db()
+        with CaptureQueriesContext(connection) as queries:
+            answer = staff_client.post(
+                f"/staff/orders/{order.pk}/advance/",
+                {"version": order.version},
+                HTTP_HX_REQUEST="true",
+            )
+        assert answer.status_code == 200
+        return [q["sql"] for q in queries if "orders_webhookendpoint" in q["sql"]]
+
+    # No endpoint: the board's read of the order answered that, and nothing else asks.
+    (asked,) = tap()
+    assert "EXISTS" in asked and "orders_order" in asked
+    assert not Delivery.objects.filter(channel=Delivery.Channel.WEBHOOK).exists()
+    settings.TRACKER_WEBHOOKS_ALLOW_PRIVATE = True
+    WebhookEndpoint.objects.create(shop=shop, url=receiver.url, secret="s3cret-for-tests")
+    assert len(tap()) == 2  # the read, then the endpoints themselves
+    assert Delivery.objects.filter(channel=Delivery.Channel.WEBHOOK).count() == 1
