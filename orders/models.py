@@ -5,13 +5,17 @@ Nothing here changes an order's stage or state: that is orders.services' job.
 
 import re
 import secrets
+import threading
 import zoneinfo
+from collections import OrderedDict
 from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -190,6 +194,12 @@ class Workflow(models.Model):
         related_name="+",
     )
     customer_confirms = models.BooleanField(_("customers confirm receipt"), default=False)
+    # A new value whenever any of its stages changes (stages_changed): what a tap's
+    # cached stage list goes by (Order.workflow_stages). Random, not a counter, so
+    # no two versions of any workflow ever share one, rolled-back ones included.
+    stages_token = models.CharField(
+        max_length=32, default=partial(secrets.token_hex, 16), editable=False
+    )
 
     class Meta:
         verbose_name = _("workflow")
@@ -201,6 +211,17 @@ class Workflow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shop}: {self.name}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Saving an edited workflow never writes back the stages_token it was read
+        # with: a stage changed meanwhile has replaced it (stages_changed).
+        if self.pk is not None and not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "stages_token"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def name(self) -> str:
@@ -330,13 +351,40 @@ class Order(models.Model):
         return self.language or self.shop.language
 
     def workflow_stages(self) -> list["Stage"]:
-        """The stages of the order's workflow in order, read once per instance: a tap
-        finds its next stage in them and answers with them."""
+        """The stages of the order's workflow in order: a tap finds its next stage in
+        them and answers with them. Kept per process by the workflow's stages_token,
+        which every change of its stages replaces, so a tap reads them only after a
+        change. Shared between requests: never change these instances."""
         cached = self.__dict__.get("_workflow_stages")
         if cached is None or cached[0] != self.workflow_id:
-            cached = (self.workflow_id, list(Stage.objects.filter(workflow_id=self.workflow_id)))
-            self.__dict__["_workflow_stages"] = cached
+            key = (self.workflow_id, self.workflow.stages_token)
+            with _STAGES_LOCK:
+                stages = _STAGES.get(key)
+            if stages is None:
+                stages = list(Stage.objects.filter(workflow_id=self.workflow_id))
+                with _STAGES_LOCK:
+                    _STAGES[key] = stages
+                    while len(_STAGES) > _STAGES_MAX:
+                        _STAGES.popitem(last=False)
+            cached = self.__dict__["_workflow_stages"] = (self.workflow_id, stages)
         return cached[1]
+
+
+# Workflows' stage lists by (workflow, stages_token), the oldest dropped first.
+_STAGES: OrderedDict[tuple[int, str], list[Stage]] = OrderedDict()
+_STAGES_MAX = 1_000
+_STAGES_LOCK = threading.Lock()
+
+
+def stages_changed(workflow_id: int) -> None:
+    """Call after changing a workflow's stages without Stage.save() or delete()
+    (bulk and queryset writes): taps read the new list from then on."""
+    Workflow.objects.filter(pk=workflow_id).update(stages_token=secrets.token_hex(16))
+
+
+@receiver([post_save, post_delete], sender=Stage)
+def _stage_written(sender: type, instance: Stage, **kwargs: object) -> None:
+    stages_changed(instance.workflow_id)
 
 
 class OrderEvent(models.Model):

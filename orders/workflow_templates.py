@@ -10,7 +10,7 @@ changes a shop.
 
 from django.db import transaction
 
-from .models import Shop, Stage, Workflow
+from .models import Shop, Stage, Workflow, stages_changed
 
 TEMPLATES: dict[str, dict] = {
     "pizza": {
@@ -274,6 +274,7 @@ def install_template(shop: Shop, key: str, as_key: str | None = None) -> Workflo
                 template["stages"], start=1
             )
         )
+        stages_changed(workflow.pk)
         cancel_until, confirms = SELF_SERVICE.get(key, (None, False))
         workflow.customer_cancel_until = workflow.stages.filter(position=cancel_until).first()
         workflow.customer_confirms = confirms
@@ -307,6 +308,7 @@ def copy_workflow(workflow: Workflow, new_key: str) -> Workflow:
         )
         for s in workflow.stages.all()
     )
+    stages_changed(copy.pk)
     if workflow.customer_cancel_until_id is not None:
         copy.customer_cancel_until = copy.stages.get(
             position=workflow.customer_cancel_until.position

@@ -9,7 +9,7 @@ at the stage, not its position); their next stage is whatever follows it now.
 from django.db import transaction
 from django.db.models import F
 
-from .models import Stage, Workflow
+from .models import Stage, Workflow, stages_changed
 
 # What an owner edits of a stage (its position is changed by moving it).
 STAGE_FIELDS = (
@@ -28,6 +28,7 @@ MAX_POSITION = 999
 
 def make_room(workflow: Workflow) -> None:
     Stage.objects.filter(workflow=workflow, position__lt=ROOM).update(position=F("position") + ROOM)
+    stages_changed(workflow.pk)
 
 
 def settle(workflow: Workflow, order: list[int] | None = None) -> None:
@@ -43,6 +44,7 @@ def settle(workflow: Workflow, order: list[int] | None = None) -> None:
     for number, stage in enumerate(stages, start=1):
         stage.position = number
     Stage.objects.bulk_update(stages, ["position"])
+    stages_changed(workflow.pk)
 
 
 @transaction.atomic

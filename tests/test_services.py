@@ -208,6 +208,7 @@ def test_the_board_offers_undo_exactly_when_the_service_allows_it(
         updated_at=timezone.now(),
     )
     assert not board_offers()
+    order = Order.objects.get(pk=order.pk)  # as the board reads it for the tap
     with pytest.raises(services.ActionRefused, match="can no longer be undone"):
         services.undo_order(order=order, by=staff, expected_version=order.version)
 
@@ -258,3 +259,39 @@ def test_refusals_are_in_the_active_language(order: Order, staff) -> None:
     with translation.override("ru"), pytest.raises(services.StaleVersion) as refused:
         services.advance_order(order=order, by=staff, expected_version=1)
     assert refused.value.message == "Заказ 1042 уже переведён на этап «Готовим» (Anna)."
+
+
+def test_a_taps_stage_list_is_read_once_and_again_after_any_change_of_it(
+    order: Order, staff, django_assert_num_queries
+) -> None:
+    from orders import workflows
+
+    def fresh() -> Order:  # as the board reads the order for each tap
+        return Order.objects.select_related("shop", "workflow").get(pk=order.pk)
+
+    first = services.advance_order(order=fresh(), by=staff, expected_version=1)
+    assert first.stage.position == 2
+    copy = fresh()
+    with django_assert_num_queries(0):  # known for this workflow's stages_token
+        copy.workflow_stages()
+    # A rename through the model, then a reorder through bulk writes: each is seen.
+    stage = copy.workflow.stages.get(position=3)
+    stage.name_en = "In the oven"
+    stage.save()
+    assert [s.name_en for s in fresh().workflow_stages()][2] == "In the oven"
+    stages = list(copy.workflow.stages.all())
+    workflows.reorder(copy.workflow, [stages[0].pk, stages[1].pk, stages[3].pk, stages[2].pk])
+    moved = services.advance_order(order=fresh(), by=staff, expected_version=2)
+    assert moved.stage.pk == stages[3].pk  # what follows it now, not what followed it
+
+
+def test_saving_a_workflow_never_writes_back_an_older_stages_token(order: Order) -> None:
+    workflow = order.workflow
+    held = Workflow.objects.get(pk=workflow.pk)
+    stage = workflow.stages.first()
+    stage.save()  # a stage edit elsewhere replaces the token
+    held.name_en = "Pizza (renamed)"
+    held.save()
+    workflow.refresh_from_db()
+    assert workflow.name_en == "Pizza (renamed)"
+    assert workflow.stages_token != held.stages_token
