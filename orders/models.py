@@ -299,6 +299,8 @@ class Order(models.Model):
     )
     # When the current stage was reached (moving forward): the ETA counts from here.
     stage_since = models.DateTimeField(null=True, blank=True)
+    # The stage_since that the last forward step replaced: where an undo returns to.
+    previous_stage_since = models.DateTimeField(null=True, blank=True, editable=False)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ACTIVE)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
     # When the customer first opened the tracking page or its embed (the owner's

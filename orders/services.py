@@ -225,9 +225,9 @@ def advance_order(*, order: Order, by: Actor, expected_version: int) -> Order:
             _("Order %(number)s is already at its last stage.") % {"number": order.number}, order
         )
     order.stage = following[0]
-    order.stage_since = timezone.now()
+    order.previous_stage_since, order.stage_since = order.stage_since, timezone.now()
     # Moving on ends a delay: the bar itself now tells the customer it moves again.
-    fields = ["stage", "stage_since", "state", *_clear_delay(order)]
+    fields = ["stage", "stage_since", "previous_stage_since", "state", *_clear_delay(order)]
     order.state = Order.State.ACTIVE
     kind = OrderEvent.Kind.ADVANCED
     if len(following) == 1:
@@ -248,13 +248,18 @@ def undo_order(*, order: Order, by: Actor, expected_version: int) -> Order:
     earlier = [s for s in order.workflow_stages() if s.position < order.stage.position]
     previous = earlier[-1] if earlier else None
     order.stage = previous
-    # Back to the time the stage was first reached, so the ETA stays honest.
-    arrived = (
-        order.events.filter(stage=previous, kind__in=FORWARD_KINDS).order_by("-version").first()
-    )
-    order.stage_since = arrived.created_at if arrived else order.created_at
+    # Back to the time the stage was reached, so the ETA stays honest: kept by the
+    # step being undone (its history, for steps made before it was kept).
+    arrived = order.previous_stage_since
+    if arrived is None:
+        event = (
+            order.events.filter(stage=previous, kind__in=FORWARD_KINDS).order_by("-version").first()
+        )
+        arrived = event.created_at if event else order.created_at
+    order.stage_since, order.previous_stage_since = arrived, None
     order.state = Order.State.ACTIVE
-    return _record(order, OrderEvent.Kind.UNDONE, by, fields=["stage", "stage_since", "state"])
+    fields = ["stage", "stage_since", "previous_stage_since", "state"]
+    return _record(order, OrderEvent.Kind.UNDONE, by, fields=fields)
 
 
 @transaction.atomic

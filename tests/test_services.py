@@ -4,6 +4,8 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from orders import board, rules, services
@@ -122,8 +124,6 @@ def test_a_double_tap_moves_the_order_exactly_once(order: Order, staff, second_s
 @pytest.mark.django_db(transaction=True)  # each tap commits in its own thread
 def test_taps_read_at_one_version_land_once_however_they_interleave(order: Order, staff) -> None:
     from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
 
     # Each tablet read the order at the same version before any of them wrote.
     copies = [Order.objects.select_related("shop", "workflow").get(pk=order.pk) for _ in range(6)]
@@ -295,3 +295,22 @@ def test_saving_a_workflow_never_writes_back_an_older_stages_token(order: Order)
     workflow.refresh_from_db()
     assert workflow.name_en == "Pizza (renamed)"
     assert workflow.stages_token != held.stages_token
+
+
+def test_undo_restores_the_time_the_stage_was_reached_without_reading_history(
+    order: Order, staff
+) -> None:
+    reached = order.stage_since
+    order = services.advance_order(order=order, by=staff, expected_version=1)
+    tapped = Order.objects.select_related("shop", "workflow").get(pk=order.pk)
+    with CaptureQueriesContext(connection) as queries:
+        undone = services.undo_order(order=tapped, by=staff, expected_version=2)
+    history = [q["sql"] for q in queries if "orders_orderevent" in q["sql"]]
+    assert len(history) == 1 and history[0].startswith("INSERT")  # the undo's own event
+    assert undone.stage.position == 1 and undone.stage_since == reached
+    # A step kept from before the time was recorded: read from the history instead.
+    order = services.advance_order(order=undone, by=staff, expected_version=3)
+    Order.objects.filter(pk=order.pk).update(previous_stage_since=None)
+    order.refresh_from_db()
+    arrived = order.events.get(version=1).created_at
+    assert services.undo_order(order=order, by=staff, expected_version=4).stage_since == arrived
