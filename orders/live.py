@@ -32,11 +32,10 @@ def board_group(shop_id: int) -> str:
 async def _send_all(messages: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
 
-    async def send() -> None:
-        for group, message in messages:
-            await layer.group_send(group, message)
-
-    await asyncio.wait_for(send(), settings.TRACKER_PUBLISH_TIMEOUT_SECONDS)
+    # Together: each group's send is a round trip to Redis, and no group's order
+    # depends on another's (each page keeps the highest version it saw).
+    sends = asyncio.gather(*(layer.group_send(group, message) for group, message in messages))
+    await asyncio.wait_for(sends, settings.TRACKER_PUBLISH_TIMEOUT_SECONDS)
 
 
 def publish(messages: list[tuple[str, dict]]) -> None:
