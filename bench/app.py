@@ -72,12 +72,14 @@ def _run(env: dict, *args: str) -> str:
     return done.stdout
 
 
-def prepare(env: dict, shops: int, orders_per_shop: int, setup: bool = True) -> dict:
+def prepare(
+    env: dict, shops: int, orders_per_shop: int, setup: bool = True, prefix: str = "bench"
+) -> dict:
     """Migrate, collect static files (unless done), seed shops and orders; the seed."""
     if setup:
         _run(env, "manage.py", "migrate", "--noinput")
         _run(env, "manage.py", "collectstatic", "--noinput")
-    out = _run(env, "-m", "bench.seed", str(shops), str(orders_per_shop))
+    out = _run(env, "-m", "bench.seed", str(shops), str(orders_per_shop), prefix)
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -88,6 +90,8 @@ class Workers:
     env: dict
     count: int
     application: str = APPLICATION
+    # True: stock `python -m daphne` with the same options, for the stop's comparison.
+    stock_daphne: bool = False
     port: int = field(default_factory=free_port)
     processes: list = field(default_factory=list)
     listener: socket.socket | None = None
@@ -104,6 +108,8 @@ class Workers:
             self.listener.listen(4096)
             os.set_inheritable(self.listener.fileno(), True)
         command = worker_command(self.listener.fileno(), False, False, self.application)
+        if self.stock_daphne:
+            command[command.index("tracker.worker")] = "daphne"
         self.processes = [
             subprocess.Popen(command, cwd=ROOT, env=self.env, pass_fds=(self.listener.fileno(),))
             for _ in range(self.count)

@@ -84,6 +84,97 @@ def idle_and_storm(env: dict, seed: dict, sockets: int, application: str = APPLI
         workers.close()
 
 
+def stop_time(env: dict, seed: dict, sockets: int, stock_daphne: bool) -> dict:
+    """How long one process takes to stop (SIGTERM until exit) with these sockets open:
+    Tracker's worker (tracker/worker.py) or stock Daphne, same options and app."""
+    workers = Workers(env, 1, stock_daphne=stock_daphne)
+    workers.start()
+    try:
+        tokens, _ = watchers_for(seed["orders"], sockets)
+        pool = WatcherPool(ws_urls(workers.base, tokens), workers.base)
+        held, _start, _last, _errors = pool.connect()
+        began = time.time()
+        workers.stop()
+        stop_s = time.time() - began
+        pool.close()
+        return {"held": held, "stop_s": stop_s}
+    finally:
+        workers.close()
+
+
+def board_sizes(env: dict, shops: dict[str, dict]) -> dict:
+    """What a staff board costs on the wire: the whole board a tablet gets when it
+    connects, a tap's answer, and what that tap pushes to the shop's other tablets,
+    for each {slug: seed} given (shops of different sizes). One process."""
+    import asyncio
+
+    import websockets
+
+    workers = Workers(env, 1)
+    workers.start()
+    try:
+        figures = {}
+        for slug, seed in shops.items():
+            cookie = f"sessionid={seed['session']}; csrftoken={seed['csrf']}"
+
+            async def measure(slug: str = slug, seed: dict = seed, cookie: str = cookie) -> dict:
+                url = f"ws://127.0.0.1:{workers.port}/ws/staff/{slug}/"
+                headers = {"Cookie": cookie, "Origin": workers.base}
+                began = time.perf_counter()
+                async with websockets.connect(
+                    url, additional_headers=headers, max_size=None
+                ) as board:
+                    # The whole board: its first tiles, then the rest in messages of
+                    # a few hundred tiles each (orders/board.py, render_board).
+                    frames = [await asyncio.wait_for(board.recv(), 30)]
+                    first_s = time.perf_counter() - began
+                    pk, _token, version = seed["orders"][0]
+                    answer = await asyncio.to_thread(_tap, workers.port, seed, pk, version)
+                    # The tap's push to this tablet: its tile alone (_change.html).
+                    marker = f'<div id="order-{pk}" data-version="{version + 1}"'
+                    while not (frame := await asyncio.wait_for(board.recv(), 30)).startswith(
+                        marker
+                    ):
+                        frames.append(frame)  # the rest of the board, sent before it
+                    push = frame
+                return {
+                    "open": len(seed["orders"]),
+                    "connect_kb": sum(len(f) for f in frames) / 1024,
+                    "connect_frames": len(frames),
+                    "largest_frame_kb": max(len(f) for f in frames) / 1024,
+                    "first_frame_s": first_s,
+                    "answer_kb": len(answer) / 1024,
+                    "push_kb": len(push) / 1024,
+                }
+
+            figures[slug] = asyncio.run(measure())
+        return figures
+    finally:
+        workers.close()
+
+
+def _tap(port: int, seed: dict, pk: int, version: int) -> bytes:
+    """One advance through the staff endpoint, as a tablet sends it; its answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request(
+        "POST",
+        f"/staff/orders/{pk}/advance/",
+        body=f"version={version}",
+        headers={
+            "Cookie": f"sessionid={seed['session']}; csrftoken={seed['csrf']}",
+            "X-CSRFToken": seed["csrf"],
+            "HX-Request": "true",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    if response.status != 200:
+        raise SystemExit(f"bench: a tap answered {response.status}")
+    return body
+
+
 def push_latency(
     env: dict,
     seed: dict,

@@ -1,6 +1,6 @@
 """Seed the benchmark database: SHOPS shops of ORDERS open orders each, one staff user.
 
-    python -m bench.seed SHOPS ORDERS   (prints one JSON line)
+    python -m bench.seed SHOPS ORDERS [PREFIX]   (prints one JSON line)
 
 Orders are spread over shops as in real life (a board shows one shop's few dozen
 orders). The staff user's session and CSRF token let the load drive the staff
@@ -25,12 +25,12 @@ from orders.models import Membership, Order, Shop  # noqa: E402
 from orders.workflow_templates import install_template  # noqa: E402
 
 
-def main(shops: int, per_shop: int) -> dict:
+def main(shops: int, per_shop: int, prefix: str = "bench") -> dict:
     user, _ = get_user_model().objects.get_or_create(username="bench")
     orders = []
     for s in range(shops):
         shop, created = Shop.objects.get_or_create(
-            slug=f"bench-{s}", defaults={"name": f"Bench {s}", "language": "en"}
+            slug=f"{prefix}-{s}", defaults={"name": f"Bench {s}", "language": "en"}
         )
         if created:
             install_template(shop, "pizza")
@@ -54,4 +54,4 @@ def main(shops: int, per_shop: int) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]), int(sys.argv[2]))))
+    print(json.dumps(main(int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:4])))
