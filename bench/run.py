@@ -77,6 +77,12 @@ def show(runs: list[dict], key: str, fmt: str = "{:,.1f}") -> str:
     return f"{fmt.format(statistics.median(found))} ({low}–{high})"
 
 
+def mid(runs: list[dict], key: str, fmt: str = "{:,.0f}") -> str:
+    """The median alone, for prose."""
+    value = median(runs, key)
+    return "—" if value is None else fmt.format(value)
+
+
 def ratio(runs: list[dict], bare: list[dict], key: str) -> str:
     ours, theirs = median(runs, key), median(bare, key)
     if ours is None or not theirs:
@@ -206,9 +212,9 @@ resyncs. The stack alone's socket joins its group and sends a fixed 3 KB fragmen
 **The stop.** Tracker's worker (`tracker/worker.py`, started by `make serve`)
 tells every page "service restart" (4012) and ends once every socket is closed
 and every request answered. Stock `python -m daphne` with the same options and
-{show(stop, "held", "{:,.0f}")} sockets open took **{show(stop, "stop_s", "{:.1f}")} s** to stop in
-this run, against {show(idle, "storm_stop_s", "{:.1f}")} s: pages cannot reconnect to
-the next process until the old one has gone.
+{mid(stop, "held")} sockets open took **{mid(stop, "stop_s", "{:.1f}")} s** to stop in this run,
+against {mid(idle, "storm_stop_s", "{:.1f}")} s; pages cannot reconnect to the next process until
+the old one has gone.
 """
         )
 
@@ -386,7 +392,7 @@ process's CPU minus its CPU over a window with the same changes and no pages.
 | server CPU ms per page-minute | {show(versus, "poll_cpu_ms_per_watcher_minute")} | {show(versus, "push_cpu_ms_per_watcher_minute")} |
 | how stale a page is, mean s | {show(versus, "poll_staleness_s", "{:.2f}")} | {show(versus, "push_staleness_s", "{:.3f}")} |
 
-{cheaper}, and a pushed page is current within {show(versus, "push_staleness_s", "{:.3f}")} s.
+{cheaper}, and a pushed page is current within {mid(versus, "push_staleness_s", "{:.3f}")} s.
 Pushed changes seen:
 {", ".join(f"{r['pushed']:,} of {r['changes']:,}" for r in versus)}.
 """
@@ -410,8 +416,8 @@ did not survive a burst of concurrent joins here.
 
 | you run | it holds (this machine) |
 |---|---|
-| one process | {show(idle, "held", "{:,.0f}")} open tracking pages in {show(idle, "rss_mb", "{:,.0f}")} MB; all back and current {show(idle, "storm_seconds", "{:.0f}")} s after a restart; a tracking page in {show(pages, "alone_p50_ms", "{:.0f}")} ms, {show(pages, "pages_per_s", "{:,.0f}")} pages/s |
-| two processes, PostgreSQL and Redis | {show(writes, "advances_per_s", "{:,.0f}")} staff taps/s; one order watched by {BIG:,} pages reaches them all within {show(big2, "p99_ms", "{:,.0f}")} ms (p99), {show(big2, "deliveries_per_s", "{:,.0f}")} deliveries/s |
+| one process | {mid(idle, "held", "{:,.0f}")} open tracking pages in {mid(idle, "rss_mb", "{:,.0f}")} MB; all back and current {mid(idle, "storm_seconds", "{:.0f}")} s after a restart; a tracking page in {mid(pages, "alone_p50_ms", "{:.0f}")} ms, {mid(pages, "pages_per_s", "{:,.0f}")} pages/s |
+| two processes, PostgreSQL and Redis | {mid(writes, "advances_per_s", "{:,.0f}")} staff taps/s; one order watched by {BIG:,} pages reaches them all within {mid(big2, "p99_ms", "{:,.0f}")} ms (p99), {mid(big2, "deliveries_per_s", "{:,.0f}")} deliveries/s |
 | more | add processes behind Redis on more cores or boxes (docs/DEPLOY.md); pages and taps spread across them |
 
 A busy shop makes a few taps a minute per tablet and has tens of pages open, so
