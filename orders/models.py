@@ -408,6 +408,7 @@ class OrderEvent(models.Model):
         UNSUBSCRIBED = "unsubscribed", _("messages stopped")
         EDITED = "edited", _("details edited")
         CONFIRMED = "confirmed", _("confirmed by the customer")
+        OPENED = "opened", _("tracking link opened")
 
     order = models.ForeignKey(
         Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order")

@@ -190,6 +190,7 @@ ASIDE_KINDS = (
     OrderEvent.Kind.SEEN,
     OrderEvent.Kind.UNSUBSCRIBED,
     OrderEvent.Kind.EDITED,
+    OrderEvent.Kind.OPENED,
 )
 
 

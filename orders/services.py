@@ -49,11 +49,13 @@ def _lock(order: Order, expected_version: int | None) -> Order:
 
     When the caller's copy is at the version the tablet saw (a tap, read just
     before): that copy, and nothing is locked. `_record` writes only if the row is
-    still at that version, so of two taps on one version exactly one lands and the
-    other is refused as stale, at the cost of no second read.
+    still at that version (or has only taken asides since), so of two taps on one
+    version exactly one lands and the other is refused as stale, at the cost of
+    no second read.
 
     Otherwise (the API, the customer, the admin, an older copy): the row is locked
-    and read afresh, and checked against the version if one is given. It is
+    and read afresh, and checked against the version if one is given: a tap is
+    stale if the order took a step since (`_stepped_since`). It is
     locked alone: a locking query with joins also locks the shop's row
     (serialising every tap of a shop) and, under contention, PostgreSQL's recheck
     of the joined rows returned no row at all. What a change never moves, the shop
@@ -66,9 +68,24 @@ def _lock(order: Order, expected_version: int | None) -> Order:
         locked = Order.objects.select_for_update().get(pk=order.pk)
         locked.shop, locked.workflow = order.shop, order.workflow
     locked.stage = next(s for s in locked.workflow_stages() if s.pk == locked.stage_id)
-    if expected_version is not None and locked.version != expected_version:
+    if (
+        expected_version is not None
+        and locked.version != expected_version
+        and (locked.version < expected_version or _stepped_since(locked.pk, expected_version))
+    ):
         raise StaleVersion(_stale_message(locked), locked)
     return locked
+
+
+def _stepped_since(order_pk: int, version: int) -> bool:
+    """Whether the order took a step after `version`: a tap on what the tablet saw
+    then is stale only if so. Asides (notes, promises, alerts seen, a rating, the
+    link opened…) leave the step it asks for as valid as it was."""
+    return (
+        OrderEvent.objects.filter(order_id=order_pk, version__gt=version)
+        .exclude(kind__in=rules.ASIDE_KINDS)
+        .exists()
+    )
 
 
 def _stale_message(order: Order) -> str:
@@ -99,15 +116,25 @@ def _record(
     if kind not in rules.ASIDE_KINDS:
         order.last_action = kind
     order.updated_at = timezone.now()
-    written = Order.objects.filter(pk=order.pk, version=order.version - 1).update(
-        **{name: getattr(order, name) for name in [*fields, "version", "last_action", "updated_at"]}
-    )
-    if not written:
-        # Changed by someone else since it was read (see _lock): nothing of this
+    names = [*fields, "version", "last_action", "updated_at"]
+    read_at = order.version - 1
+    if not Order.objects.filter(pk=order.pk, version=read_at).update(
+        **{name: getattr(order, name) for name in names}
+    ):
+        # Changed since it was read (see _lock). Asides alone (a note, the link
+        # opened…): this change still stands, after them. A step: nothing of this
         # change is kept, and the tablet is told who moved it and where.
-        current = Order.objects.select_related("shop", "workflow").get(pk=order.pk)
-        current.stage = next(s for s in current.workflow_stages() if s.pk == current.stage_id)
-        raise StaleVersion(_stale_message(current), current)
+        current = Order.objects.select_for_update().get(pk=order.pk)
+        if _stepped_since(order.pk, read_at):
+            current = Order.objects.select_related("shop", "workflow").get(pk=order.pk)
+            current.stage = next(s for s in current.workflow_stages() if s.pk == current.stage_id)
+            raise StaleVersion(_stale_message(current), current)
+        order.version = current.version + 1
+        Order.objects.filter(pk=order.pk).update(**{name: getattr(order, name) for name in names})
+        written = {Order._meta.get_field(name).attname for name in names}
+        for field in Order._meta.concrete_fields:  # what the asides changed
+            if field.attname not in written:
+                setattr(order, field.attname, getattr(current, field.attname))
     event = OrderEvent.objects.create(
         order=order,
         version=order.version,
@@ -470,6 +497,26 @@ def unsubscribe(*, order: Order) -> Order:
     order.unsubscribed_at = timezone.now()
     return _record(
         order, OrderEvent.Kind.UNSUBSCRIBED, None, fields=["unsubscribed_at"], public=False
+    )
+
+
+@transaction.atomic
+def mark_opened(*, order: Order) -> Order:
+    """The customer opened the tracking link for the first time (the owner's numbers
+    count these). Once: later openings change nothing."""
+    if order.opened_at is not None:
+        return order
+    order = _lock(order, None)
+    if order.opened_at is not None:
+        return order
+    order.opened_at = timezone.now()
+    return _record(
+        order,
+        OrderEvent.Kind.OPENED,
+        _("the customer"),
+        fields=["opened_at"],
+        public=False,
+        by_customer=True,
     )
 
 

@@ -98,6 +98,10 @@ def _render_progress(
         if respond:
             message, status = respond(order)
             order = _order_by_token(order.token)
+        elif template != PROGRESS and order.opened_at is None and request.method == "GET":
+            # The first opening is recorded before the render, so the page shows
+            # (and the fragment cache keeps) the order as it is after it.
+            order = services.mark_opened(order=order)
         context = {
             "order": order,
             "shop": order.shop,
@@ -114,11 +118,6 @@ def _render_progress(
             context["progress_html"] = mark_safe(cached_progress(order, lang))  # noqa: S308 (our own render)
             context["announcement_html"] = mark_safe(announcements.render(order.shop, lang))  # noqa: S308
             response = render(request, template, context)
-            if order.opened_at is None and request.method == "GET":
-                # Once per order; the condition keeps the first time under races.
-                Order.objects.filter(pk=order.pk, opened_at__isnull=True).update(
-                    opened_at=timezone.now()
-                )
     response["Content-Language"] = lang
     return response
 

@@ -75,10 +75,10 @@ def test_a_promised_window_wins_over_the_estimate(
     )
     assert response.status_code == 200, response.content.decode()
     order.refresh_from_db()
+    assert order.events.last().kind == "promised"
     html = track(client, order)
     assert "Promised: <strong>today 15:00–18:00</strong>" in html
     assert "Expected by about" not in html
-    assert order.events.last().kind == "promised"
 
 
 def test_a_single_promised_time_reads_as_a_time(

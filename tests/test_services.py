@@ -314,3 +314,20 @@ def test_undo_restores_the_time_the_stage_was_reached_without_reading_history(
     order.refresh_from_db()
     arrived = order.events.get(version=1).created_at
     assert services.undo_order(order=order, by=staff, expected_version=4).stage_since == arrived
+
+
+def test_a_tap_stands_after_asides_and_is_stale_only_after_a_step(
+    order: Order, staff, second_staff
+) -> None:
+    seen = Order.objects.select_related("shop", "workflow").get(pk=order.pk)  # the tablet's read
+    services.add_note(order=order, by=second_staff, text="Extra napkins", public=False)
+    services.mark_opened(order=order)  # the customer opens the link meanwhile
+    moved = services.advance_order(order=seen, by=staff, expected_version=seen.version)
+    assert moved.stage.position == 2 and moved.version == 4
+    assert moved.opened_at is not None  # the asides' own fields are kept, not overwritten
+    assert kinds(moved) == ["created", "note", "opened", "advanced"]
+    # After a step, a tap on what the tablet saw before it is refused.
+    with translation.override("en"), pytest.raises(services.StaleVersion, match="already moved"):
+        services.advance_order(order=seen, by=second_staff, expected_version=seen.version)
+    fresh = Order.objects.get(pk=order.pk)
+    assert fresh.version == 4 and fresh.opened_at is not None

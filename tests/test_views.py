@@ -454,3 +454,19 @@ def test_the_board_switches_language_for_this_tablet(staff_client: Client, order
     staff_client.post("/i18n/setlang/", {"language": "ru", "next": board})
     russian = staff_client.get(board, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<html lang="ru">' in russian and "Перевести заказ 1042" in russian
+
+
+def test_the_first_opening_of_a_tracking_link_is_a_recorded_change(
+    client: Client, order: Order
+) -> None:
+    before = order.version
+    client.get(f"/t/{order.token}/")
+    order.refresh_from_db()
+    opened = order.events.get(kind="opened")
+    assert order.opened_at is not None and order.version == before + 1
+    assert opened.version == order.version and opened.by_customer and not opened.public
+    # Later openings change nothing; an aside, it keeps the undo of the last step.
+    client.get(f"/t/{order.token}/")
+    order.refresh_from_db()
+    assert order.version == before + 1
+    assert order.last_action != "opened"
