@@ -59,6 +59,14 @@ def test_production_refuses_to_start_unsafe(override: dict, message: str) -> Non
     assert "Refusing to start in production" in result.stderr and message in result.stderr
 
 
+@pytest.mark.parametrize("region", ["XX", "RUS", ""])
+def test_an_unknown_phone_region_refuses_to_start(region: str) -> None:
+    result = manage({"TRACKER_PHONE_REGION": region}, "check")
+    assert result.returncode != 0
+    assert "is not a country code" in result.stderr
+    assert manage({"TRACKER_PHONE_REGION": "gb"}, "check").returncode == 0
+
+
 def test_production_takes_the_console_e_mail_backend_only_when_told_to() -> None:
     opted_in = {**PROD, "EMAIL_URL": "consolemail://", "TRACKER_ALLOW_CONSOLE_EMAIL": "true"}
     assert manage(opted_in, "check").returncode == 0

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -307,6 +308,12 @@ TRACKER_TRUSTED_PROXIES = env.int("TRACKER_TRUSTED_PROXIES", default=0)
 # The country customers' phone numbers are read in when a shop's own number does
 # not say (orders/phones.py): an ISO 3166 code such as RU, GB, DE.
 TRACKER_PHONE_REGION = env.str("TRACKER_PHONE_REGION", default="RU").upper()
+if TRACKER_PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    # Every number typed without its + code would be refused as not a number.
+    raise ImproperlyConfigured(
+        f"TRACKER_PHONE_REGION={TRACKER_PHONE_REGION!r} is not a country code "
+        "libphonenumber knows; use two letters such as RU, GB or DE."
+    )
 # Order lookup (number + phone or e-mail): failed attempts allowed per client (every
 # lookup form together) per window.
 TRACKER_LOOKUP_ATTEMPTS = env.int("TRACKER_LOOKUP_ATTEMPTS", default=5)
