@@ -4,6 +4,7 @@ Order state is read-only here; admin actions change it through the services,
 so the admin obeys the same locking, versioning, history and broadcast.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.validators import MaxValueValidator
 from django.db.models import QuerySet
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
+from .forms import cleaned_phone
 from .models import (
     Delivery,
     Feedback,
@@ -134,8 +136,20 @@ class OrderEventInline(admin.TabularInline):
         return False
 
 
+class OrderAdminForm(forms.ModelForm):
+    class Meta:
+        model = Order
+        fields = services.EDITABLE_DETAILS
+
+    def clean_phone(self) -> str:
+        # Refused here, with the form shown again as typed, rather than by the
+        # service after the form was accepted.
+        return cleaned_phone(self.cleaned_data["phone"], self.instance.shop)
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    form = OrderAdminForm
     list_display = ["number", "shop", "customer_name", "stage", "state", "version", "created_at"]
     list_filter = ["shop", "state"]
     search_fields = ["number", "customer_name"]

@@ -220,3 +220,31 @@ def test_a_webhook_secret_is_shown_once_when_made(admin: Client, shop: Shop, set
     assert endpoint.secret in response.content.decode()
     again = admin.get(f"/admin/orders/shop/{shop.pk}/change/").content.decode()
     assert endpoint.secret not in again
+
+
+def test_admin_refuses_an_impossible_phone_and_keeps_what_was_typed(
+    admin: Client, order: Order
+) -> None:
+    response = admin.post(
+        f"/admin/orders/order/{order.pk}/change/",
+        {
+            "number": "1042",
+            "customer_name": "Maria Petrova",
+            "phone": "+7 900",
+            "email": "maria@example.com",
+            "summary": "",
+            "language": "",
+            "events-TOTAL_FORMS": 1,
+            "events-INITIAL_FORMS": 1,
+            "events-MIN_NUM_FORMS": 0,
+            "events-MAX_NUM_FORMS": 0,
+            "events-0-id": order.events.get().pk,
+            "events-0-order": order.pk,
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200  # the form again, not a redirect
+    assert "Enter a phone number" in page
+    assert 'value="Maria Petrova"' in page and 'value="+7 900"' in page
+    order.refresh_from_db()
+    assert order.version == 1 and order.customer_name == "Maria Ivanova"
