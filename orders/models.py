@@ -371,6 +371,12 @@ class Order(models.Model):
             cached = self.__dict__["_workflow_stages"] = (self.workflow_id, stages)
         return cached[1]
 
+    def use_listed_stage(self) -> "Order":
+        """Take the order's stage from its workflow's stage list (no read of its own
+        when the list is known); returns the order."""
+        self.stage = next(s for s in self.workflow_stages() if s.pk == self.stage_id)
+        return self
+
 
 # Workflows' stage lists by (workflow, stages_token), the oldest dropped first.
 _STAGES: OrderedDict[tuple[int, str], list[Stage]] = OrderedDict()

@@ -67,7 +67,7 @@ def _lock(order: Order, expected_version: int | None) -> Order:
     else:
         locked = Order.objects.select_for_update().get(pk=order.pk)
         locked.shop, locked.workflow = order.shop, order.workflow
-    locked.stage = next(s for s in locked.workflow_stages() if s.pk == locked.stage_id)
+    locked.use_listed_stage()
     if (
         expected_version is not None
         and locked.version != expected_version
@@ -127,8 +127,7 @@ def _record(
         current = Order.objects.select_for_update().get(pk=order.pk)
         if _stepped_since(order.pk, read_at):
             current = Order.objects.select_related("shop", "workflow").get(pk=order.pk)
-            current.stage = next(s for s in current.workflow_stages() if s.pk == current.stage_id)
-            raise StaleVersion(_stale_message(current), current)
+            raise StaleVersion(_stale_message(current.use_listed_stage()), current)
         order.version = current.version + 1
         Order.objects.filter(pk=order.pk).update(**{name: getattr(order, name) for name in names})
         written = {Order._meta.get_field(name).attname for name in names}

@@ -77,8 +77,7 @@ def _get_order_for_staff(request: HttpRequest, pk: int) -> Order:
         shop__memberships__user=request.user,
     )
     # Its stage from the workflow's stage list, which the tap and its answer use anyway.
-    order.stage = next(s for s in order.workflow_stages() if s.pk == order.stage_id)
-    return order
+    return order.use_listed_stage()
 
 
 def _board_page(
