@@ -166,6 +166,16 @@ class WatcherPool:
 # --- staff tablets -----------------------------------------------------------------
 
 
+def staff_headers(session: str, csrf: str) -> dict:
+    """What a signed-in tablet sends with a tap: its cookies, CSRF token, htmx mark."""
+    return {
+        "Cookie": f"sessionid={session}; csrftoken={csrf}",
+        "X-CSRFToken": csrf,
+        "HX-Request": "true",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
 def _tablet(
     port: int,
     session: str,
@@ -178,12 +188,7 @@ def _tablet(
 ) -> None:
     """Advance/undo the given orders at the planned send times; record each request."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {
-        "Cookie": f"sessionid={session}; csrftoken={csrf}",
-        "X-CSRFToken": csrf,
-        "HX-Request": "true",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
+    headers = staff_headers(session, csrf)
     state = {pk: [version, True] for pk, version in orders}  # version, next is an advance
     for at, pk in plan:
         if until is not None and time.time() > until:

@@ -20,7 +20,7 @@ from tracker.serve import APPLICATION
 
 from .app import Workers
 from .common import pct
-from .load import WatcherPool, run_tablets
+from .load import WatcherPool, run_tablets, staff_headers
 
 
 def ws_urls(base: str, tokens: list[str]) -> list[str]:
@@ -160,12 +160,7 @@ def _tap(port: int, seed: dict, pk: int, version: int) -> bytes:
         "POST",
         f"/staff/orders/{pk}/advance/",
         body=f"version={version}",
-        headers={
-            "Cookie": f"sessionid={seed['session']}; csrftoken={seed['csrf']}",
-            "X-CSRFToken": seed["csrf"],
-            "HX-Request": "true",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
+        headers=staff_headers(seed["session"], seed["csrf"]),
     )
     response = conn.getresponse()
     body = response.read()
