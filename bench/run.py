@@ -130,6 +130,24 @@ def repeat(name: str, scenario: Callable[[], dict]) -> list[dict]:
     return runs
 
 
+def side_by_side(
+    name: str, tracker: Callable[[], dict], bare: Callable[[], dict]
+) -> tuple[list[dict], list[dict]]:
+    """REPEAT runs of Tracker and of the stack alone, taken in turn (Tracker, the
+    stack alone, Tracker…), so a box that slows down or speeds up during the bench
+    weighs on both sides alike; (Tracker's runs, the stack alone's)."""
+    ours, theirs = [], []
+    for k in range(REPEAT):
+        for side, runs, scenario in (("", ours, tracker), (", the stack alone", theirs, bare)):
+            began = time.time()
+            runs.append(scenario())
+            print(
+                f"bench: {name}{side} {k + 1}/{REPEAT} in {time.time() - began:.0f} s",
+                file=sys.stderr,
+            )
+    return ours, theirs
+
+
 def commit() -> str:
     try:
         return subprocess.run(
@@ -178,9 +196,9 @@ def main() -> int:
             return prepare(memory, shops, SHOP_ORDERS, setup=False)
 
         # 1. Open tracking pages and restarts, one process.
-        idle = repeat("idle and storm", lambda: scenarios.idle_and_storm(memory, fresh(), SOCKETS))
-        bare = repeat(
-            "idle and storm, the stack alone",
+        idle, bare = side_by_side(
+            "idle and storm",
+            lambda: scenarios.idle_and_storm(memory, fresh(), SOCKETS),
             lambda: scenarios.idle_and_storm(memory, fresh(), SOCKETS, BARE),
         )
         stop = repeat(
@@ -225,23 +243,24 @@ the old one has gone.
         )
         rows = []
         for label, env, procs in layouts:
-            figures = {}
-            for name, app in (("tracker", APPLICATION), ("bare", BARE)):
-                figures[name] = (
-                    repeat(
-                        f"push latency, {label}, {name}",
-                        lambda env=env, procs=procs, app=app: scenarios.push_latency(
-                            env, fresh(), SOCKETS, RATE, 5, procs, app
-                        ),
-                    ),
-                    repeat(
-                        f"one big order, {label}, {name}",
-                        lambda env=env, procs=procs, app=app: scenarios.one_big_order(
-                            env, fresh(), BIG, 5, procs, app
-                        ),
-                    ),
-                )
-            (small, big), (bare_small, bare_big) = figures["tracker"], figures["bare"]
+            small, bare_small = side_by_side(
+                f"push latency, {label}",
+                *(
+                    lambda env=env, procs=procs, app=app: scenarios.push_latency(
+                        env, fresh(), SOCKETS, RATE, 5, procs, app
+                    )
+                    for app in (APPLICATION, BARE)
+                ),
+            )
+            big, bare_big = side_by_side(
+                f"one big order, {label}",
+                *(
+                    lambda env=env, procs=procs, app=app: scenarios.one_big_order(
+                        env, fresh(), BIG, 5, procs, app
+                    )
+                    for app in (APPLICATION, BARE)
+                ),
+            )
             rows.append(
                 f"**{label}**\n\n{TABLE}"
                 + "\n".join(
@@ -302,11 +321,9 @@ while that order is tapped back to back. The stack alone pushes a fixed fragment
         )
 
         # 3. Staff taps and the board.
-        writes = repeat(
-            "write throughput", lambda: scenarios.write_throughput(pubsub, fresh(), 10, 2, 16)
-        )
-        bare_writes = repeat(
-            "write throughput, the stack alone",
+        writes, bare_writes = side_by_side(
+            "write throughput",
+            lambda: scenarios.write_throughput(pubsub, fresh(), 10, 2, 16),
             lambda: scenarios.write_throughput(pubsub, fresh(), 10, 2, 16, BARE),
         )
         big_board = prepare(memory, 1, BIG_BOARD, setup=False, prefix="bench-big")
@@ -344,9 +361,9 @@ message limit, so a board of any size connects.
         )
 
         # 4. The tracking page.
-        pages = repeat("tracking page", lambda: scenarios.page(memory, seed, 2000, 8))
-        bare_pages = repeat(
-            "tracking page, the stack alone",
+        pages, bare_pages = side_by_side(
+            "tracking page",
+            lambda: scenarios.page(memory, seed, 2000, 8),
             lambda: scenarios.page(memory, seed, 2000, 8, BARE),
         )
         parts = ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in pages[0]["parts"].items())
@@ -408,7 +425,7 @@ did not survive a burst of concurrent joins here.
 {layers.run()}"""
         )
         out.append(numbers_section(memory))
-        _small2, big2 = figures["tracker"]  # the last layout: two processes, Redis
+        # `big` is the last layout's: two processes behind Redis.
         out.insert(
             0,
             f"""
@@ -417,7 +434,7 @@ did not survive a burst of concurrent joins here.
 | you run | it holds (this machine) |
 |---|---|
 | one process | {mid(idle, "held", "{:,.0f}")} open tracking pages in {mid(idle, "rss_mb", "{:,.0f}")} MB; all back and current {mid(idle, "storm_seconds", "{:.0f}")} s after a restart; a tracking page in {mid(pages, "alone_p50_ms", "{:.0f}")} ms, {mid(pages, "pages_per_s", "{:,.0f}")} pages/s |
-| two processes, PostgreSQL and Redis | {mid(writes, "advances_per_s", "{:,.0f}")} staff taps/s; one order watched by {BIG:,} pages reaches them all within {mid(big2, "p99_ms", "{:,.0f}")} ms (p99), {mid(big2, "deliveries_per_s", "{:,.0f}")} deliveries/s |
+| two processes, PostgreSQL and Redis | {mid(writes, "advances_per_s", "{:,.0f}")} staff taps/s; one order watched by {BIG:,} pages reaches them all within {mid(big, "p99_ms", "{:,.0f}")} ms (p99), {mid(big, "deliveries_per_s", "{:,.0f}")} deliveries/s |
 | more | add processes behind Redis on more cores or boxes (docs/DEPLOY.md); pages and taps spread across them |
 
 A busy shop makes a few taps a minute per tablet and has tens of pages open, so
