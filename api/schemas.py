@@ -1,6 +1,6 @@
 """Request and response shapes: validated on the way in, documented in the OpenAPI schema."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -52,7 +52,17 @@ def _iso_text(value: object) -> object:
     return value
 
 
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+def _utc(value: datetime) -> datetime:
+    # The same moment in UTC. A client may write any offset ISO 8601 allows (up to
+    # ±23:59), but PostgreSQL stores none beyond ±15:59; and a moment that falls
+    # outside years 1-9999 once in UTC is no moment at all.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date-time out of range") from None
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_utc)]
 
 MAX_NUMBER = 40
 

@@ -101,6 +101,26 @@ def test_a_promised_window_is_taken_and_wins(api: Api) -> None:
     assert Order.objects.get().promise_end == end.replace(microsecond=end.microsecond)
 
 
+def test_a_promise_with_any_offset_is_kept_as_the_same_moment(api: Api, order: Order) -> None:
+    # -22:51 is a valid ISO 8601 offset, beyond what PostgreSQL accepts (±15:59).
+    later = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
+    text = later.astimezone(timezone.get_fixed_timezone(-(22 * 60 + 51))).isoformat()
+    created = api.post("/orders", {**NEW, "promised_until": text})
+    assert created.status_code == 201, created.content
+    assert Order.objects.get(number=NEW["number"]).promise_end == later
+    moved = api.post(
+        f"/orders/{order.number}/delay", {"version": 1, "reason": "Oven", "until": text}
+    )
+    assert moved.status_code == 200, moved.content
+    order.refresh_from_db()
+    assert order.delay_until == later
+    # A moment that leaves years 1-9999 once in UTC: refused, nothing stored.
+    for edge in ("9999-12-31T23:00:00-05:00", "0001-01-01T01:00:00+05:00"):
+        refused = api.post("/orders", {**NEW, "number": "B-1", "promised_until": edge})
+        assert refused.status_code == 422, refused.content
+    assert not Order.objects.filter(number="B-1").exists()
+
+
 def test_missing_wrong_and_revoked_keys_get_401(api: Api, shop: Shop) -> None:
     for caller in (Api(None), Api("trk_not-a-real-key")):
         response = caller.get("/orders")
